@@ -1,0 +1,256 @@
+"""Configure and make jemalloc once per configuration, and reuse the result.
+
+A finished build is a cache entry keyed by everything that changes the output
+(source sha256, configure arguments, compiler and its version, target, the
+environment's compiler flags, this builder's version). Entries appear atomically
+(:mod:`cache`), so a build interrupted half-way is simply absent next time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import BUILDER_VERSION, cache, configure, malloc_conf, manifest, source, toolchain
+from .errors import ConfigureError, MakeError, SourceError
+from .platforms import shared_library_name
+from .settings import BuildSettings
+
+log = logging.getLogger(__name__)
+
+Reporter = Callable[[str], None]
+
+FLAG_ENV = ("CFLAGS", "CPPFLAGS", "LDFLAGS", "EXTRA_CFLAGS", "EXTRA_LDFLAGS", "AR", "NM", "RANLIB",
+            "STRIP", "MACOSX_DEPLOYMENT_TARGET")
+"""Environment that reaches the compiler and so belongs in the cache key."""
+
+RECORD = "build-record.json"
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildResult:
+    root: Path
+    """The cache entry: ``lib/``, ``include/jemalloc/jemalloc.h``, ``COPYING``, the record."""
+    library: Path
+    record: dict[str, Any]
+    reused: bool
+    seconds: float
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _jobs(settings: BuildSettings) -> list[str]:
+    """-jN unless a parent make shares its jobserver with us (oversubscription was crate #92/#120)."""
+    makeflags = os.environ.get("MAKEFLAGS", "")
+    if settings.num_jobs is None and ("--jobserver-auth" in makeflags or "--jobserver-fds" in makeflags):
+        return []
+    return [f"-j{settings.num_jobs or os.cpu_count() or 1}"]
+
+
+def _tail(path: Path, lines: int) -> str:
+    if not path.is_file():
+        return ""
+    text = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    keep = text if os.environ.get("CI") else text[-lines:]
+    return "\n".join(keep)
+
+
+def _cache_key(plan: configure.ConfigurePlan, tc: toolchain.Toolchain, src: source.Source) -> str:
+    material = {
+        "builder": BUILDER_VERSION,
+        "source": src.sha256 or f"tree:{src.tree}",
+        "args": plan.args,
+        "cc": tc.cc,
+        "cc_version": tc.version,
+        "target": plan.target,
+        "env": {k: os.environ.get(k, "") for k in FLAG_ENV},
+    }
+    blob = json.dumps(material, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:20]
+
+
+def _extra_cflags(plan: configure.ConfigurePlan, objdir: Path, tree: Path, version: str) -> str:
+    # Path maps make the output independent of where it was built (reproducible,
+    # and no build folder leaks into the wheel); -g0 drops 4-6 MB of debug info
+    # that only the debug variant wants.
+    flags = [f"-ffile-prefix-map={objdir}=.", f"-ffile-prefix-map={tree}=jemalloc-{version}"]
+    if "debug" not in plan.features:
+        flags.append("-g0")
+    existing = os.environ.get("EXTRA_CFLAGS", "")
+    return " ".join([existing, *flags]).strip()
+
+
+def _run_logged(cmd: list[str], *, cwd: Path, env: dict[str, str], log_path: Path,
+                on_line: Callable[[str], None] | None = None) -> int:
+    with log_path.open("w", encoding="utf-8") as fh:
+        fh.write("$ " + shlex.join(cmd) + "\n")
+        fh.flush()
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, errors="replace")
+        assert proc.stdout is not None
+        try:
+            for line in proc.stdout:
+                fh.write(line)
+                if on_line is not None:
+                    on_line(line.rstrip("\n"))
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        return proc.wait()
+
+
+_UNIT = re.compile(r"\s-c\s.*?(\S+/src/\S+\.c)\b|\s-c\s(?:.*\s)?(\S+\.c)\s*$")
+
+
+def _progress(report: Reporter, total: int) -> Callable[[str], None]:
+    seen = 0
+
+    def on_line(line: str) -> None:
+        nonlocal seen
+        match = _UNIT.search(line)
+        if match and " -c " in line:
+            seen += 1
+            unit = Path(match.group(1) or match.group(2)).name
+            report(f"  [{seen:3d}/{total}] {unit}")
+        elif "error" in line.lower() and ":" in line:
+            report("  " + line)
+
+    return on_line
+
+
+def _read_defines(header: Path) -> dict[str, str]:
+    defines = {}
+    for line in header.read_text(encoding="utf-8", errors="replace").splitlines():
+        m = re.match(r"#\s*define\s+(\w+)\s+(.*)$", line)
+        if m:
+            defines[m.group(1)] = m.group(2).strip()
+    return defines
+
+
+def _check_version(objdir: Path, plan: configure.ConfigurePlan, mf: manifest.Manifest) -> str:
+    header = objdir / "include" / "jemalloc" / f"jemalloc{plan.install_suffix}.h"
+    if not header.is_file():
+        raise ConfigureError(f"configure produced no {header.name}; see {objdir / 'config.log'}")
+    version = _read_defines(header).get("JEMALLOC_VERSION", "").strip('"')
+    if not version.startswith(mf.version + "-"):
+        raise SourceError(
+            f"jemalloc reports version {version!r} instead of {mf.version}-...;"
+            " the source lost its version (a git export without VERSION): use the pinned tarball"
+        )
+    return version
+
+
+def build_jemalloc(
+    settings: BuildSettings,
+    *,
+    flavour: str = "inprocess",
+    report: Reporter = _stderr,
+) -> BuildResult:
+    """Build (or reuse) the jemalloc shared library for ``settings`` and ``flavour``."""
+    started = time.monotonic()
+    mf = manifest.load()
+    cache_dir = cache.cache_root(settings.cache_dir)
+    tc = toolchain.detect(target=settings.target)
+    src = source.prepare(explicit=settings.source, manifest=mf, cache_dir=cache_dir)
+    plan = configure.plan(
+        settings, target=tc.host, cross=tc.cross, manifest=mf,
+        known_options=malloc_conf.known_options(src.tree), flavour=flavour,
+    )
+    key = _cache_key(plan, tc, src)
+    entry = cache_dir / "builds" / f"{flavour}-{key}"
+    record_path = entry / RECORD
+    if record_path.is_file():
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        report(f"jemalloc {record['jemalloc_version']} ({flavour}): reusing build {entry}")
+        return BuildResult(root=entry, library=entry / "lib" / record["library"], record=record,
+                           reused=True, seconds=time.monotonic() - started)
+
+    lib_name = shared_library_name(tc.host, f"jemalloc{plan.install_suffix}")
+    with cache.staged_entry(entry) as scratch:
+        objdir = scratch / "obj"
+        objdir.mkdir()
+        env = dict(os.environ)
+        env["CC"] = shlex.join(tc.cc)
+        env["EXTRA_CFLAGS"] = _extra_cflags(plan, objdir, src.tree, mf.version)
+        cmd = ["sh", str(src.tree / "configure"), "--prefix=/usr/local", *plan.args]
+        report(f"jemalloc {mf.version} ({flavour}): configuring in {objdir}")
+        report("  $ " + shlex.join(cmd))
+        status = _run_logged(cmd, cwd=objdir, env=env, log_path=scratch / "configure.log")
+        if status != 0:
+            raise ConfigureError(
+                f"jemalloc configure failed (exit {status}); the command and the end of config.log follow",
+                detail=f"$ {shlex.join(cmd)}\n  (in {objdir}, CC={env['CC']})\n--- config.log ---\n"
+                + _tail(objdir / "config.log", 60),
+            )
+        version = _check_version(objdir, plan, mf)
+        defs = _read_defines(objdir / "include" / "jemalloc" / "internal" / "jemalloc_internal_defs.h")
+
+        make_cmd = [tc.make, *_jobs(settings), "build_lib_shared"]
+        units = sum(1 for _ in (src.tree / "src").glob("*.c"))
+        report(f"jemalloc {mf.version} ({flavour}): $ {shlex.join(make_cmd)}")
+        status = _run_logged(make_cmd, cwd=objdir, env=env, log_path=scratch / "make.log",
+                             on_line=_progress(report, units))
+        if status != 0:
+            raise MakeError(
+                f"jemalloc make failed (exit {status}); the end of its output follows",
+                detail=f"$ {shlex.join(make_cmd)}\n  (in {objdir})\n--- make output ---\n"
+                + _tail(scratch / "make.log", 40),
+            )
+
+        (scratch / "lib").mkdir()
+        shutil.copy2(objdir / "lib" / lib_name, scratch / "lib" / lib_name)
+        (scratch / "include" / "jemalloc").mkdir(parents=True)
+        shutil.copy2(objdir / "include" / "jemalloc" / f"jemalloc{plan.install_suffix}.h",
+                     scratch / "include" / "jemalloc" / "jemalloc.h")
+        shutil.copy2(src.tree / mf.license_file, scratch / "COPYING")
+        if "profiling" in plan.features and (objdir / "bin" / "jeprof").is_file():
+            (scratch / "bin").mkdir()
+            shutil.copy2(objdir / "bin" / "jeprof", scratch / "bin" / "jeprof")
+
+        record: dict[str, Any] = {
+            "jemalloc_version": version,
+            "flavour": flavour,
+            "features": sorted(plan.features),
+            "configure_args": list(plan.args),
+            "malloc_conf": plan.malloc_conf,
+            "lg_page": _int_or_none(defs.get("LG_PAGE")),
+            "lg_hugepage": _int_or_none(defs.get("LG_HUGEPAGE")),
+            "lg_quantum": _int_or_none(defs.get("LG_QUANTUM")),
+            "lg_vaddr": _int_or_none(defs.get("LG_VADDR")),
+            "symbol_prefix": plan.symbol_prefix,
+            "tls_model": plan.tls_model,
+            "library": lib_name,
+            "compiler": {"cc": list(tc.cc), "version": tc.version},
+            "target": plan.target,
+            "source": {"sha256": src.sha256, "origin": src.origin if src.sha256 is None else "verified tarball",
+                       "commit": mf.commit},
+            "cache_key": key,
+            "override": None,
+        }
+        (scratch / RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        shutil.rmtree(objdir)
+    seconds = time.monotonic() - started
+    report(f"jemalloc {version} ({flavour}): built {lib_name} in {seconds:.0f}s")
+    return BuildResult(root=entry, library=entry / "lib" / lib_name, record=record, reused=False, seconds=seconds)
+
+
+def _int_or_none(text: str | None) -> int | None:
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None

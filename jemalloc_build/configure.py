@@ -1,0 +1,152 @@
+"""From settings to the exact ``configure`` invocation: one pure function.
+
+Keeping this free of I/O means the flags a configuration produces can be
+inspected (``python -m jemalloc_build plan``), tested, and reused by the conda
+recipe without spelling a single flag twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from . import features as features_mod
+from . import malloc_conf as malloc_conf_mod
+from .errors import SettingError
+from .manifest import Manifest
+from .platforms import FORCED_PREFIX_OS, Target, portable_defaults
+from .settings import BuildSettings, setting_fields
+
+log = logging.getLogger(__name__)
+
+PREFIX = "_rjem_"
+"""The crate's symbol prefix; also the private namespace. Shared by every variant (one ABI)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Flavour:
+    """A library the package ships, built from the same settings with a twist."""
+
+    name: str
+    install_suffix: str
+    add: frozenset[str] = frozenset()
+    remove: frozenset[str] = frozenset()
+    oses: frozenset[str] | None = None
+    why: str = ""
+
+
+FLAVOURS: dict[str, Flavour] = {
+    "inprocess": Flavour(
+        name="inprocess",
+        install_suffix="_sys",
+        why="prefixed, dlopen-safe: what import, ctypes and linked extensions use",
+    ),
+    "preload": Flavour(
+        name="preload",
+        install_suffix="_sys_preload",
+        add=frozenset({"unprefixed_malloc_on_supported_platforms"}),
+        remove=frozenset({"disable_initial_exec_tls"}),
+        oses=frozenset({"linux"}),
+        why="unprefixed with initial-exec TLS: loaded at start-up by LD_PRELOAD, replacing malloc",
+    ),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfigurePlan:
+    flavour: str
+    features: frozenset[str]
+    symbol_prefix: str
+    """'' when malloc & co. are exported unprefixed."""
+    install_suffix: str
+    malloc_conf: str
+    lg: dict[str, int | None]
+    """Explicit --with-lg-* values (None: left to jemalloc, which never probes for these here)."""
+    args: tuple[str, ...]
+    """Everything after ``configure`` except ``--prefix``/``--srcdir`` (which depend on folders)."""
+    tls_model: str
+    target: str
+
+
+def plan(
+    settings: BuildSettings,
+    *,
+    target: Target,
+    cross: bool,
+    manifest: Manifest,
+    known_options: frozenset[str],
+    flavour: str = "inprocess",
+) -> ConfigurePlan:
+    spec = FLAVOURS[flavour]
+    chosen = features_mod.check_requirements((features_mod.resolve(settings.features) - spec.remove) | spec.add)
+
+    args: list[str] = [
+        "--disable-cxx",
+        "--enable-doc=no",
+        "--disable-static",
+        "--enable-shared",
+        f"--with-version={manifest.version_string}",
+        f"--with-private-namespace={PREFIX}",
+        f"--with-install-suffix={spec.install_suffix}",
+    ]
+    if cross:
+        args.append(f"--host={target.triple}")
+
+    if "unprefixed_malloc_on_supported_platforms" not in chosen:
+        prefix = PREFIX
+    else:
+        prefix = FORCED_PREFIX_OS.get(target.os, "")
+    args.append(f"--with-jemalloc-prefix={prefix}")
+
+    conf_parts: list[str] = []
+    for feature in features_mod.FEATURES:
+        on = feature.name in chosen
+        args.extend(feature.configure_on if on else feature.configure_off)
+        conf_parts.extend(feature.malloc_conf_on if on else feature.malloc_conf_off)
+        if on and (feature.configure_on or feature.malloc_conf_on):
+            log.info("feature %s: %s", feature.name, " ".join(feature.configure_on + feature.malloc_conf_on))
+
+    if settings.with_malloc_conf:
+        malloc_conf_mod.validate(settings.with_malloc_conf, known_options)
+    malloc_conf = malloc_conf_mod.join(*conf_parts, settings.with_malloc_conf)
+    if malloc_conf:
+        args.append(f"--with-malloc-conf={malloc_conf}")
+
+    defaults = portable_defaults(target)
+    lg: dict[str, int | None] = {
+        "lg_page": settings.with_lg_page if settings.with_lg_page is not None else defaults.lg_page,
+        "lg_hugepage": settings.with_lg_hugepage if settings.with_lg_hugepage is not None else defaults.lg_hugepage,
+        "lg_quantum": settings.with_lg_quantum,
+        "lg_vaddr": settings.with_lg_vaddr if settings.with_lg_vaddr is not None else defaults.lg_vaddr,
+    }
+    page, huge = lg["lg_page"], lg["lg_hugepage"]
+    if page is not None and huge is not None and huge < page:
+        raise SettingError(
+            f"JEMALLOC_SYS_WITH_LG_HUGEPAGE={huge} is smaller than the page size (lg_page={page});"
+            f" use a value from {page} to 30"
+        )
+    quantum = lg["lg_quantum"]
+    if quantum is not None and page is not None and quantum >= page:
+        raise SettingError(f"JEMALLOC_SYS_WITH_LG_QUANTUM={quantum} must be below lg_page={page}")
+    flags = {f.name.removeprefix("with_"): f.metadata["configure"] for f in setting_fields() if f.name.startswith("with_lg")}
+    for name, value in lg.items():
+        if value is not None:
+            args.append(f"{flags[name]}={value}")
+
+    if target.os == "darwin" and flavour == "inprocess":
+        # Loading a zone-registering jemalloc into a running interpreter would make it
+        # the process's default malloc zone behind Python's back (REFERENCE.md §2).
+        args.append("--disable-zone-allocator")
+
+    tls = "global-dynamic" if "disable_initial_exec_tls" in chosen else "initial-exec"
+    return ConfigurePlan(
+        flavour=flavour,
+        features=chosen,
+        symbol_prefix=prefix,
+        install_suffix=spec.install_suffix,
+        malloc_conf=malloc_conf,
+        lg=lg,
+        args=tuple(args),
+        tls_model=tls,
+        target=target.triple,
+    )

@@ -1,0 +1,114 @@
+"""Facts about target platforms, as data.
+
+Every entry says why it is there. The builder never lets ``configure`` read the
+page size, huge-page size or address width off the build machine: a wheel built
+on one machine runs on many (REFERENCE.md §2-3, issue #5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, kw_only=True)
+class Target:
+    """A GNU-style target triple split into the parts the build cares about."""
+
+    triple: str
+    arch: str
+    os: str
+
+    @property
+    def env_prefix(self) -> str:
+        """``x86_64-linux-gnu`` -> ``X86_64_LINUX_GNU``, the crate's per-target env var prefix."""
+        return self.triple.upper().replace("-", "_").replace(".", "_")
+
+
+_ARCH_ALIASES = {"amd64": "x86_64", "arm64": "aarch64", "i386": "i686", "i586": "i686", "armv7l": "armv7"}
+
+
+def parse_triple(triple: str) -> Target:
+    parts = triple.strip().split("-")
+    arch = _ARCH_ALIASES.get(parts[0], parts[0])
+    rest = "-".join(parts[1:]).lower()
+    for os_name, marker in (
+        ("android", "android"),
+        ("darwin", "darwin"),
+        ("darwin", "apple"),
+        ("darwin", "macos"),
+        ("windows", "mingw"),
+        ("windows", "windows"),
+        ("windows", "msvc"),
+        ("windows", "win32"),
+        ("dragonfly", "dragonfly"),
+        ("freebsd", "freebsd"),
+        ("linux", "linux"),
+    ):
+        if marker in rest:
+            return Target(triple=triple.strip(), arch=arch, os=os_name)
+    return Target(triple=triple.strip(), arch=arch, os=rest or "unknown")
+
+
+FORCED_PREFIX_OS: dict[str, str] = {
+    # The crate keeps its prefix here even with unprefixed_malloc_on_supported_platforms:
+    # replacing malloc is unsupported (Apple: zone allocator; Android/DragonFly: libc
+    # exposes its own; crate src/env.rs).
+    "darwin": "_rjem_",
+    "android": "_rjem_",
+    "dragonfly": "_rjem_",
+    # Windows: jemalloc itself never replaces the CRT allocator; it keeps its own
+    # default prefix je_ when none is given (jemalloc configure.ac, REFERENCE.md §4).
+    "windows": "je_",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class PortableDefaults:
+    lg_page: int | None = None
+    lg_hugepage: int | None = None
+    lg_vaddr: int | None = None
+    why: str = ""
+
+
+# (os, arch) -> defaults; "*" matches anything. First match wins.
+PORTABLE_DEFAULTS: tuple[tuple[str, str, PortableDefaults], ...] = (
+    ("linux", "x86_64", PortableDefaults(
+        lg_page=12, lg_hugepage=21, lg_vaddr=48,
+        why="x86-64 pages are 4 KiB; configure probes CPUID for the address width "
+            "(it picked 57 on a 5-level-paging build host), but Linux hands out "
+            "addresses above 47 bits only on request, so 48 is right everywhere")),
+    ("linux", "aarch64", PortableDefaults(
+        lg_page=16, lg_hugepage=21, lg_vaddr=48,
+        why="kernels run 4K, 16K or 64K pages; a 64K build works on all three, a 4K "
+            "build aborts on the others (crate #80, Debian, jemalloc 5.3.1's own default)")),
+    ("linux", "*", PortableDefaults(
+        lg_page=16, lg_hugepage=21,
+        why="Debian's choice for every non-x86 architecture: a larger page size is safe "
+            "on smaller OS pages, never the reverse")),
+    ("linux", "i686", PortableDefaults(lg_page=12, lg_hugepage=21, why="x86 pages are 4 KiB")),
+    ("darwin", "aarch64", PortableDefaults(
+        lg_page=14, why="Apple silicon uses 16 KiB pages (conda-forge osx-arm64)")),
+    ("darwin", "x86_64", PortableDefaults(lg_page=12, lg_vaddr=48, why="Intel Macs use 4 KiB pages")),
+    ("windows", "x86_64", PortableDefaults(lg_page=12, lg_vaddr=48, why="Windows pages are 4 KiB")),
+    ("windows", "aarch64", PortableDefaults(lg_page=12, lg_vaddr=48, why="Windows on Arm uses 4 KiB pages")),
+)
+
+
+def portable_defaults(target: Target) -> PortableDefaults:
+    # Exact arch entries take precedence over the "*" entry of the same OS.
+    for os_name, arch, defaults in PORTABLE_DEFAULTS:
+        if os_name == target.os and arch == target.arch:
+            return defaults
+    for os_name, arch, defaults in PORTABLE_DEFAULTS:
+        if os_name == target.os and arch == "*":
+            return defaults
+    return PortableDefaults()
+
+
+def shared_library_name(target: Target, stem: str) -> str:
+    """File name of the shared library jemalloc's Makefile produces for ``stem``."""
+    if target.os == "darwin":
+        return f"lib{stem}.2.dylib"
+    if target.os == "windows":
+        return f"{stem}.dll"
+    return f"lib{stem}.so.2"

@@ -1,0 +1,65 @@
+"""The C toolchain as the build sees it: which compiler, for which target."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+
+from .errors import ToolchainError
+from .platforms import Target, parse_triple
+
+
+@dataclass(frozen=True, kw_only=True)
+class Toolchain:
+    cc: tuple[str, ...]
+    """The compiler command (``CC`` may carry arguments, e.g. ``zig cc -target ...``)."""
+    version: str
+    """First line of ``cc --version``: part of the cache key and the build record."""
+    host: Target
+    """What we build for: ``JEMALLOC_SYS_TARGET``, else what the compiler targets (``-dumpmachine``)."""
+    make: str
+
+    @property
+    def cross(self) -> bool:
+        """True when the library cannot run on this machine (configure then needs ``--host``)."""
+        native = parse_triple(f"{platform.machine()}-{sys.platform}")
+        return (self.host.arch, self.host.os) != (native.arch, native.os)
+
+
+def _run(cmd: list[str]) -> str:
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    except OSError as exc:
+        raise ToolchainError(
+            f"CC={shlex.join(cmd[:-1])}: cannot run the C compiler ({exc.strerror});"
+            " install one (apt-get install gcc, xcode-select --install, or MSYS2 for Windows) or set CC"
+        ) from None
+    if proc.returncode != 0:
+        raise ToolchainError(
+            f"CC={shlex.join(cmd[:-1])}: '{cmd[-1]}' failed (exit {proc.returncode}); set CC to a working C compiler",
+            detail=proc.stderr[-2000:],
+        )
+    return proc.stdout.strip()
+
+
+def detect(*, target: str = "", environ: dict[str, str] | None = None) -> Toolchain:
+    env = dict(os.environ if environ is None else environ)
+    cc = tuple(shlex.split(env.get("CC", "") or "cc"))
+    if not cc or shutil.which(cc[0], path=env.get("PATH")) is None:
+        raise ToolchainError(
+            f"CC={' '.join(cc) or 'cc'}: C compiler not found on PATH;"
+            " install one (apt-get install gcc / xcode-select --install) or set CC to its path"
+        )
+    make = env.get("MAKE", "") or next((m for m in ("make", "gmake", "mingw32-make") if shutil.which(m)), "")
+    if not make or shutil.which(make, path=env.get("PATH")) is None:
+        raise ToolchainError(
+            f"MAKE={make or 'make'}: GNU make not found on PATH; install it (apt-get install make / brew install make)"
+        )
+    version = _run([*cc, "--version"]).splitlines()[0]
+    host = parse_triple(target) if target else parse_triple(_run([*cc, "-dumpmachine"]))
+    return Toolchain(cc=cc, version=version, host=host, make=make)
