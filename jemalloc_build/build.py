@@ -155,6 +155,24 @@ def _check_version(objdir: Path, plan: configure.ConfigurePlan, mf: manifest.Man
     return version
 
 
+def settings_for(config_settings: dict[str, Any] | None = None) -> BuildSettings:
+    """Resolve settings, including the crate's ``<TARGET>_JEMALLOC_SYS_*`` per-target variables.
+
+    Two passes: the target triple itself is a setting, and it decides which
+    per-target names to look at.
+    """
+    from . import settings as settings_mod
+
+    first = settings_mod.resolve(config_settings=config_settings)
+    tc = toolchain.detect(target=first.target)
+    return settings_mod.resolve(config_settings=config_settings, target_prefix=tc.host.env_prefix)
+
+
+def flavour_supported(flavour: str, settings: BuildSettings) -> bool:
+    oses = configure.FLAVOURS[flavour].oses
+    return oses is None or toolchain.detect(target=settings.target).host.os in oses
+
+
 def build_jemalloc(
     settings: BuildSettings,
     *,

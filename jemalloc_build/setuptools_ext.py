@@ -1,0 +1,123 @@
+"""setuptools glue: a ``build_ext`` that runs the builder and places its output in the package.
+
+The wheel is tagged ``py3-none-<platform>``: the library does not depend on the
+Python version, so one wheel serves every CPython (the way the ``cmake`` and
+``ninja`` wheels do).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from setuptools import Distribution
+from setuptools.command.build_ext import build_ext
+
+from . import build as build_mod
+from .errors import BuildError
+from .settings import BuildSettings
+
+CONFIG_SETTINGS_ENV = "JEMALLOC_SYS_CONFIG_SETTINGS"
+"""How the in-tree PEP 517 backend hands ``-C`` settings to this command (JSON)."""
+
+PACKAGE = "jemalloc_sys"
+
+
+class BinaryDistribution(Distribution):
+    """A distribution with a platform library and no Python extension module."""
+
+    def has_ext_modules(self) -> bool:
+        return True
+
+
+def _linker_script(library: str) -> str:
+    # GNU ld and lld accept a text file in place of the .so symlink a wheel cannot carry;
+    # the program still records the real soname in DT_NEEDED.
+    return f"/* lets -l{library.split('.')[0].removeprefix('lib')} find {library} */\nINPUT({library})\n"
+
+
+def install_into(package_dir: Path, results: dict[str, build_mod.BuildResult]) -> list[Path]:
+    """Copy built libraries, header, license and the record into ``package_dir``; return the files."""
+    main = results["inprocess"]
+    lib_dir = package_dir / "lib"
+    if lib_dir.exists():
+        shutil.rmtree(lib_dir)
+    include_dir = package_dir / "include"
+    if include_dir.exists():
+        shutil.rmtree(include_dir)
+    lib_dir.mkdir(parents=True)
+    written: list[Path] = []
+
+    def copy(src: Path, dst: Path) -> None:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst)
+        shutil.copymode(src, dst)
+        written.append(dst)
+
+    record: dict[str, Any] = dict(main.record)
+    for flavour, result in results.items():
+        copy(result.library, lib_dir / result.library.name)
+        if flavour != "inprocess":
+            record[flavour] = {k: result.record[k] for k in ("library", "features", "symbol_prefix", "tls_model",
+                                                             "configure_args", "malloc_conf")}
+    if main.library.name.endswith(".so.2"):
+        script = lib_dir / main.library.name.removesuffix(".2")
+        script.write_text(_linker_script(main.library.name), encoding="utf-8")
+        written.append(script)
+    copy(main.root / "include" / "jemalloc" / "jemalloc.h", include_dir / "jemalloc" / "jemalloc.h")
+    copy(main.root / "COPYING", package_dir / "COPYING.jemalloc")
+    if (main.root / "bin" / "jeprof").is_file():
+        copy(main.root / "bin" / "jeprof", package_dir / "bin" / "jeprof")
+    record_path = package_dir / "_build_record.json"
+    record_path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    written.append(record_path)
+    return written
+
+
+def build_all(settings: BuildSettings) -> dict[str, build_mod.BuildResult]:
+    """Build every flavour this platform ships (the preload library only where LD_PRELOAD exists)."""
+    if settings.override:
+        from . import override
+
+        return {"inprocess": override.package(settings)}
+    results = {"inprocess": build_mod.build_jemalloc(settings, flavour="inprocess")}
+    if build_mod.flavour_supported("preload", settings):
+        results["preload"] = build_mod.build_jemalloc(settings, flavour="preload")
+    return results
+
+
+class BuildJemalloc(build_ext):
+    """``build_ext`` for a package whose only native part is jemalloc."""
+
+    def run(self) -> None:
+        config = json.loads(os.environ.get(CONFIG_SETTINGS_ENV, "{}") or "{}")
+        try:
+            settings = build_mod.settings_for(config)
+            results = build_all(settings)
+        except BuildError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            if exc.detail:
+                print(exc.detail, file=sys.stderr)
+            raise SystemExit(f"jemalloc-sys build failed: {exc}") from None
+        targets = [Path(self.build_lib) / PACKAGE]
+        if self.inplace:
+            targets = [Path(__file__).resolve().parent.parent / PACKAGE]
+        self._outputs = [str(p) for target in targets for p in install_into(target, results)]
+
+    def get_outputs(self) -> list[str]:
+        return list(getattr(self, "_outputs", []))
+
+
+def cmdclass() -> dict[str, Any]:
+    from setuptools.command.bdist_wheel import bdist_wheel
+
+    class BdistWheel(bdist_wheel):
+        def get_tag(self) -> tuple[str, str, str]:
+            _, _, plat = super().get_tag()
+            return "py3", "none", plat
+
+    return {"build_ext": BuildJemalloc, "bdist_wheel": BdistWheel}

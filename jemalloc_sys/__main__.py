@@ -1,0 +1,67 @@
+"""``python -m jemalloc_sys``: print paths and facts for build systems and people.
+
+One flag, one line (pybind11-config style), so shells can use ``$(...)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+
+import jemalloc_sys
+from jemalloc_sys import _record
+
+
+def _cflags() -> str:
+    return f"-I{shlex.quote(jemalloc_sys.get_include())}"
+
+
+def _libs() -> str:
+    libdir = shlex.quote(jemalloc_sys.get_library_dir())
+    stem = _record.record()["library"].split(".")[0].removeprefix("lib")
+    # -l finds lib<stem>.so, a linker script naming the real file: a wheel cannot hold symlinks.
+    return f"-L{libdir} -l{stem} -Wl,-rpath,{libdir}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jemalloc_sys", description=__doc__)
+    parser.add_argument("--version", action="store_true", help="package and jemalloc versions")
+    parser.add_argument("--features", action="store_true", help="build features, comma-separated")
+    parser.add_argument("--include", action="store_true", help="include folder (holds jemalloc/jemalloc.h)")
+    parser.add_argument("--libdir", action="store_true", help="folder of the shared library")
+    parser.add_argument("--library", action="store_true", help="path of the shared library")
+    parser.add_argument("--cflags", action="store_true", help="compiler flags")
+    parser.add_argument("--libs", action="store_true", help="linker flags")
+    parser.add_argument("--build-info", action="store_true", help="the build record as JSON")
+    args = parser.parse_args(argv)
+    try:
+        out: list[str] = []
+        if args.version:
+            out.append(f"jemalloc-sys {jemalloc_sys.__version__} (jemalloc {jemalloc_sys.jemalloc_version})")
+        if args.features:
+            out.append(",".join(sorted(jemalloc_sys.features())))
+        if args.include:
+            out.append(jemalloc_sys.get_include())
+        if args.libdir:
+            out.append(jemalloc_sys.get_library_dir())
+        if args.library:
+            out.append(str(jemalloc_sys.library_path()))
+        flags = [f() for wanted, f in ((args.cflags, _cflags), (args.libs, _libs)) if wanted]
+        if flags:
+            out.append(" ".join(flags))
+        if args.build_info:
+            out.append(json.dumps(jemalloc_sys.build_info(), indent=2, sort_keys=True))
+    except jemalloc_sys.NotBuiltError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if not out:
+        parser.print_help()
+        return 0
+    print("\n".join(out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

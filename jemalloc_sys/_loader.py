@@ -1,0 +1,64 @@
+"""Loading the shipped library into this process with ctypes."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+import threading
+from pathlib import Path
+
+from . import _record
+
+
+class LoadError(OSError):
+    """The library exists but cannot be loaded here; the message says why and what to do."""
+
+
+_lock = threading.Lock()
+_handles: dict[str, ctypes.CDLL] = {}
+
+
+def library_path() -> Path:
+    rec = _record.record()
+    return _record.library_dir() / rec["library"]
+
+
+def load() -> ctypes.CDLL:
+    """Load the library once per process and return its ctypes handle.
+
+    It is opened with ``RTLD_GLOBAL`` so that an extension module linked against
+    ``libjemalloc_sys`` and imported later binds to this very copy (glibc matches
+    an already-loaded library by soname), the way CUDA wheels are preloaded.
+    """
+    path = library_path()
+    key = str(path)
+    with _lock:
+        handle = _handles.get(key)
+        if handle is not None:
+            return handle
+        if sys.platform == "win32":
+            os.add_dll_directory(str(path.parent))
+        try:
+            handle = ctypes.CDLL(key, mode=getattr(ctypes, "RTLD_GLOBAL", 0))
+        except OSError as exc:
+            raise _explain(path, exc) from exc
+        _handles[key] = handle
+        return handle
+
+
+def _explain(path: Path, exc: OSError) -> LoadError:
+    text = str(exc)
+    rec = _record.record()
+    if "static TLS" in text:
+        origin = f" (packaged from JEMALLOC_OVERRIDE={rec['override']})" if rec.get("override") else ""
+        return LoadError(
+            f"cannot load {path}{origin}: it was built with initial-exec TLS, which a library opened after"
+            " the process started cannot use (glibc: 'cannot allocate memory in static TLS block')."
+            " Run the program under it instead (`jemalloc-sys run -- CMD`, i.e. LD_PRELOAD), start Python with"
+            " GLIBC_TUNABLES=glibc.rtld.optional_static_tls=4096, or rebuild jemalloc-sys without JEMALLOC_OVERRIDE"
+            " (its own library uses global-dynamic TLS)."
+        )
+    if not path.exists():
+        return LoadError(f"cannot load {path}: the file is missing; reinstall jemalloc-sys")
+    return LoadError(f"cannot load {path}: {text}")

@@ -1,0 +1,12 @@
+"""setuptools entry point: all build logic lives in ``jemalloc_build``."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from setuptools import setup  # noqa: E402
+
+from jemalloc_build.setuptools_ext import BinaryDistribution, cmdclass  # noqa: E402
+
+setup(cmdclass=cmdclass(), distclass=BinaryDistribution)
