@@ -1,4 +1,8 @@
-"""``python -m jemalloc_build``: run the builder outside pip (for debugging and the conda recipe)."""
+"""``python -m jemalloc_build``: the builder outside pip (debugging, the conda recipe, scripts).
+
+Subcommands share the settings chain of the pip build (environment variables;
+there are no config settings here), so the same inputs give the same library.
+"""
 
 from __future__ import annotations
 
@@ -6,34 +10,73 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable
 
+from . import build as build_mod
+from . import configure, malloc_conf, manifest, source
 from . import settings as settings_mod
-from .build import build_jemalloc
+from .cache import cache_root
 from .errors import BuildError
+from .toolchain import detect
+
+
+def _build(args: argparse.Namespace) -> int:
+    settings = build_mod.settings_for()
+    from .setuptools_ext import build_all
+
+    results = build_all(settings)
+    if args.json:
+        print(json.dumps({name: {"root": str(r.root), **r.record} for name, r in results.items()}, indent=2))
+    else:
+        for name, result in results.items():
+            print(f"{name}: {result.library}")
+    return 0
+
+
+def _plan(args: argparse.Namespace) -> int:
+    """Print the configure arguments a configuration produces, without building."""
+    settings = build_mod.settings_for()
+    tc = detect(target=settings.target)
+    mf = manifest.load()
+    src = source.prepare(explicit=settings.source, manifest=mf, cache_dir=cache_root(settings.cache_dir))
+    result = configure.plan(settings, target=tc.host, cross=tc.cross, manifest=mf,
+                            known_options=malloc_conf.known_options(src.tree), flavour=args.flavour)
+    print(" ".join(result.args))
+    return 0
+
+
+def _settings_table(args: argparse.Namespace) -> int:
+    print(settings_mod.settings_table_markdown())
+    return 0
+
+
+COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
+    "build": ("build (or reuse) every library this platform ships; prints their paths", _build),
+    "plan": ("print the configure arguments for the current settings", _plan),
+    "settings-table": ("print the README's table of settings", _settings_table),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jemalloc_build", description=__doc__)
-    parser.add_argument("--flavour", default="inprocess", choices=["inprocess", "preload"])
-    parser.add_argument("--json", action="store_true", help="print the build record as JSON")
-    parser.add_argument("--settings-table", action="store_true", help="print the README's settings table")
+    sub = parser.add_subparsers(dest="command")
+    for name, (help_text, _) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text)
+        if name == "build":
+            p.add_argument("--json", action="store_true", help="print the build records as JSON")
+        if name == "plan":
+            p.add_argument("--flavour", default="inprocess", choices=sorted(configure.FLAVOURS))
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    if args.settings_table:
-        print(settings_mod.settings_table_markdown())
-        return 0
+    if args.command is None:
+        args = parser.parse_args(["build", *(argv or [])])
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     try:
-        result = build_jemalloc(settings_mod.resolve(), flavour=args.flavour)
+        return COMMANDS[args.command][1](args)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         if exc.detail:
             print(exc.detail, file=sys.stderr)
         return exc.exit_code
-    if args.json:
-        print(json.dumps({"root": str(result.root), **result.record}, indent=2))
-    else:
-        print(result.root)
-    return 0
 
 
 if __name__ == "__main__":
