@@ -184,6 +184,8 @@ def build_jemalloc(
     mf = manifest.load()
     cache_dir = cache.cache_root(settings.cache_dir)
     tc = toolchain.detect(target=settings.target)
+    # Every check that needs no source runs before we fetch or extract anything.
+    configure.plan(settings, target=tc.host, cross=tc.cross, manifest=mf, known_options=None, flavour=flavour)
     src = source.prepare(explicit=settings.source, manifest=mf, cache_dir=cache_dir)
     plan = configure.plan(
         settings, target=tc.host, cross=tc.cross, manifest=mf,

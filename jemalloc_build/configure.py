@@ -74,7 +74,7 @@ def plan(
     target: Target,
     cross: bool,
     manifest: Manifest,
-    known_options: frozenset[str],
+    known_options: frozenset[str] | None,
     flavour: str = "inprocess",
 ) -> ConfigurePlan:
     spec = FLAVOURS[flavour]
@@ -104,10 +104,13 @@ def plan(
         args.extend(feature.configure_on if on else feature.configure_off)
         conf_parts.extend(feature.malloc_conf_on if on else feature.malloc_conf_off)
         if on and (feature.configure_on or feature.malloc_conf_on):
-            log.info("feature %s: %s", feature.name, " ".join(feature.configure_on + feature.malloc_conf_on))
+            log.debug("feature %s: %s", feature.name, " ".join(feature.configure_on + feature.malloc_conf_on))
 
     if settings.with_malloc_conf:
-        malloc_conf_mod.validate(settings.with_malloc_conf, known_options)
+        # Syntax is checked always; option names once the source (which defines them) is at hand.
+        malloc_conf_mod.split(settings.with_malloc_conf)
+        if known_options is not None:
+            malloc_conf_mod.validate(settings.with_malloc_conf, known_options)
     malloc_conf = malloc_conf_mod.join(*conf_parts, settings.with_malloc_conf)
     if malloc_conf:
         args.append(f"--with-malloc-conf={malloc_conf}")
