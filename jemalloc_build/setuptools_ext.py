@@ -18,6 +18,7 @@ from setuptools import Distribution
 from setuptools.command.build_ext import build_ext
 
 from . import build as build_mod
+from . import downstream
 from .errors import BuildError
 from .settings import BuildSettings
 
@@ -32,12 +33,6 @@ class BinaryDistribution(Distribution):
 
     def has_ext_modules(self) -> bool:
         return True
-
-
-def _linker_script(library: str) -> str:
-    # GNU ld and lld accept a text file in place of the .so symlink a wheel cannot carry;
-    # the program still records the real soname in DT_NEEDED.
-    return f"/* lets -l{library.split('.')[0].removeprefix('lib')} find {library} */\nINPUT({library})\n"
 
 
 def install_into(package_dir: Path, results: dict[str, build_mod.BuildResult]) -> list[Path]:
@@ -64,10 +59,8 @@ def install_into(package_dir: Path, results: dict[str, build_mod.BuildResult]) -
         if flavour != "inprocess":
             record[flavour] = {k: result.record[k] for k in ("library", "features", "symbol_prefix", "tls_model",
                                                              "configure_args", "malloc_conf")}
-    if main.library.name.endswith(".so.2"):
-        script = lib_dir / main.library.name.removesuffix(".2")
-        script.write_text(_linker_script(main.library.name), encoding="utf-8")
-        written.append(script)
+    # The -l linker script, pkg-config file and CMake package config (downstream.py).
+    written += downstream.install_link_files(package_dir, main.record)
     copy(main.root / "include" / "jemalloc" / "jemalloc.h", include_dir / "jemalloc" / "jemalloc.h")
     copy(main.root / "COPYING", package_dir / "COPYING.jemalloc")
     if (main.root / "bin" / "jeprof").is_file():

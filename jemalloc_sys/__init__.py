@@ -7,6 +7,7 @@ manner of ``numpy.get_include()`` and ``pybind11.get_cmake_dir()``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ._loader import LoadError, library_path, load
@@ -19,8 +20,10 @@ __all__ = [
     "__version__",
     "build_info",
     "features",
+    "get_cmake_dir",
     "get_include",
     "get_library_dir",
+    "get_pkgconfig_dir",
     "jemalloc_version",
     "library_path",
     "load",
@@ -39,6 +42,16 @@ def get_library_dir() -> str:
     from . import _record
 
     return str(_record.library_dir())
+
+
+def get_pkgconfig_dir() -> str:
+    """Folder holding ``jemalloc-sys.pc`` (for ``PKG_CONFIG_PATH``; meson's ``dependency('jemalloc-sys')``)."""
+    return str(Path(get_library_dir()) / "pkgconfig")
+
+
+def get_cmake_dir() -> str:
+    """Folder holding ``jemalloc-sysConfig.cmake`` (for ``-Djemalloc-sys_DIR=``; target ``jemalloc_sys::jemalloc``)."""
+    return str(Path(get_library_dir()) / "cmake" / "jemalloc-sys")
 
 
 def features() -> frozenset[str]:

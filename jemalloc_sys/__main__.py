@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--include", action="store_true", help="include folder (holds jemalloc/jemalloc.h)")
     parser.add_argument("--libdir", action="store_true", help="folder of the shared library")
     parser.add_argument("--library", action="store_true", help="path of the shared library")
+    parser.add_argument("--pkgconfigdir", action="store_true", help="folder of jemalloc-sys.pc (PKG_CONFIG_PATH)")
+    parser.add_argument("--cmakedir", action="store_true", help="folder of jemalloc-sysConfig.cmake (jemalloc-sys_DIR)")
     parser.add_argument("--cflags", action="store_true", help="compiler flags")
     parser.add_argument("--libs", action="store_true", help="linker flags")
     parser.add_argument("--build-info", action="store_true", help="the build record as JSON")
@@ -48,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
             out.append(jemalloc_sys.get_library_dir())
         if args.library:
             out.append(str(jemalloc_sys.library_path()))
+        if args.pkgconfigdir:
+            out.append(jemalloc_sys.get_pkgconfig_dir())
+        if args.cmakedir:
+            out.append(jemalloc_sys.get_cmake_dir())
         flags = [f() for wanted, f in ((args.cflags, _cflags), (args.libs, _libs)) if wanted]
         if flags:
             out.append(" ".join(flags))

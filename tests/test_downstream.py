@@ -1,0 +1,442 @@
+"""Downstream consumers of the shipped library, built and run for real (issue 4).
+
+Every consumer under ``tests/consumers/`` is compiled by its own build system
+(cc with our CLI flags, CMake ``find_package``, meson ``dependency()``,
+setuptools, scikit-build-core) and then run; the programs ask jemalloc itself
+(``sallocx``, ``mallctl``, ``dladdr`` on jemalloc's own data) whether the memory
+came from the library we ship, so nothing is taken on trust.
+
+The wheel tests build real wheels of this checkout (reusing the shared build
+cache), install them into fresh virtual environments and import the consumer
+with a clean environment: no PYTHONPATH, no LD_LIBRARY_PATH.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import CACHE_DIR, ROOT, base_env, needs_tarball
+
+from jemalloc_build import downstream
+
+CONSUMERS = Path(__file__).resolve().parent / "consumers"
+DEBIAN_JEMALLOC = Path("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
+
+
+def run(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
+        timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise AssertionError(f"$ {shlex.join(cmd)} -> exit {proc.returncode}\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def need_tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f"{name} is not installed (ci/apt-packages.txt lists it)")
+    return path
+
+
+def probe_output(text: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+
+
+def copy_consumer(name: str, dest: Path) -> Path:
+    """A consumer project plus the shared probe.c, in a fresh folder (build systems write beside the sources)."""
+    project = dest / name
+    shutil.copytree(CONSUMERS / name, project)
+    shutil.copy(CONSUMERS / "probe.c", project / "probe.c")
+    return project
+
+
+def readelf_dynamic(path: Path) -> str:
+    return run([need_tool("readelf"), "-d", str(path)]).stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# The generated files themselves (no jemalloc build needed)
+
+
+def test_pkgconfig_file_follows_its_folder(tmp_path: Path) -> None:
+    """pkg-config resolves every path from ${pcfiledir}: moving the tree moves the flags."""
+    pkg_config = need_tool("pkg-config")
+    first = tmp_path / "first"
+    pc = downstream.write_pkgconfig(first / "lib" / "pkgconfig", library="libjemalloc_sys.so.2", version="5.3.1",
+                                    symbol_prefix="_rjem_")
+    assert str(tmp_path) not in pc.read_text(encoding="utf-8")
+    moved = tmp_path / "moved"
+    first.rename(moved)
+    env = {**os.environ, "PKG_CONFIG_PATH": str(moved / "lib" / "pkgconfig")}
+    flags = run([pkg_config, "--cflags", "--libs", "jemalloc-sys"], env=env).stdout.split()
+    include = next(f[2:] for f in flags if f.startswith("-I"))
+    libdir = next(f[2:] for f in flags if f.startswith("-L"))
+    assert Path(include).resolve() == (moved / "include").resolve()
+    assert Path(libdir).resolve() == (moved / "lib").resolve()
+    assert "-ljemalloc_sys" in flags
+    assert run([pkg_config, "--modversion", "jemalloc-sys"], env=env).stdout.strip() == "5.3.1"
+    assert run([pkg_config, "--variable=symbol_prefix", "jemalloc-sys"], env=env).stdout.strip() == "_rjem_"
+    assert run([pkg_config, "--atleast-version=5", "jemalloc-sys"], env=env).returncode == 0
+
+
+@pytest.mark.parametrize(("library", "libs"), [
+    ("libjemalloc_sys.so.2", "-L${libdir} -ljemalloc_sys"),
+    ("libjemalloc_sys.2.dylib", "${libdir}/libjemalloc_sys.2.dylib"),
+    ("jemalloc_sys.dll", "${libdir}/jemalloc_sys.lib"),
+])
+def test_pkgconfig_names_the_shipped_file_per_platform(library: str, libs: str) -> None:
+    text = downstream.pkgconfig_text(prefix_expr="${pcfiledir}/../..", libdir="${prefix}/lib",
+                                     includedir="${prefix}/include", library=library, version="5.3.1")
+    assert f"Libs: {libs}\n" in text
+
+
+def test_unknown_library_shape_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"libjemalloc\.a.*known endings: \.so\.2"):
+        downstream.link_style("libjemalloc.a")
+
+
+def test_cmake_config_has_no_absolute_path(tmp_path: Path) -> None:
+    config, version = downstream.write_cmake_config(tmp_path / "lib" / "cmake" / "jemalloc-sys",
+                                                    library="libjemalloc_sys.so.2", version="5.3.1")
+    text = config.read_text(encoding="utf-8")
+    assert str(tmp_path) not in text
+    assert '"${CMAKE_CURRENT_LIST_DIR}/../../.."' in text
+    assert 'IMPORTED_LOCATION "${_jemalloc_sys_prefix}/lib/libjemalloc_sys.so.2"' in text
+    assert 'set(PACKAGE_VERSION "5.3.1")' in version.read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------------
+# Consumers linked against a built package folder
+
+
+def package_cli(site: Path, *args: str) -> str:
+    env = {**base_env(), "PYTHONPATH": str(site)}
+    # cwd=site: ``-m`` puts the working folder first on sys.path, and the checkout's own package is unbuilt.
+    return run([sys.executable, "-m", "jemalloc_sys", *args], env=env, cwd=site).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def package(default_package: Path) -> Path:
+    return default_package / "jemalloc_sys"
+
+
+@needs_tarball
+@pytest.mark.build
+@pytest.mark.parametrize("linker", ["bfd", "lld"])
+def test_cc_with_cli_flags(default_package: Path, package: Path, tmp_path: Path, linker: str) -> None:
+    """``cc probe.c $(python -m jemalloc_sys --cflags --libs)``: -l goes through the linker script, no symlink."""
+    if linker == "lld":
+        need_tool("ld.lld")
+    flags = package_cli(default_package, "--cflags", "--libs")
+    exe = tmp_path / "probe"
+    run(["cc", str(CONSUMERS / "probe.c"), "-o", str(exe), *shlex.split(flags), f"-fuse-ld={linker}"])
+    assert not (package / "lib" / "libjemalloc_sys.so").is_symlink()
+    assert "NEEDED" in (dyn := readelf_dynamic(exe)) and "[libjemalloc_sys.so.2]" in dyn
+    out = probe_output(run([str(exe)], env=base_env()).stdout)
+    assert Path(out["library"]).resolve() == (package / "lib" / "libjemalloc_sys.so.2").resolve()
+    assert out["version"].startswith("5.3.1-")
+    assert int(out["usable"]) >= 1000
+
+
+@needs_tarball
+@pytest.mark.build
+def test_cli_paths_hold_the_generated_files(default_package: Path, package: Path) -> None:
+    pcdir = Path(package_cli(default_package, "--pkgconfigdir"))
+    cmakedir = Path(package_cli(default_package, "--cmakedir"))
+    assert (pcdir / "jemalloc-sys.pc").is_file()
+    assert (cmakedir / "jemalloc-sysConfig.cmake").is_file()
+    assert (cmakedir / "jemalloc-sysConfigVersion.cmake").is_file()
+    assert pcdir.resolve().is_relative_to(package.resolve()) and cmakedir.resolve().is_relative_to(package.resolve())
+
+
+@needs_tarball
+@pytest.mark.build
+def test_cmake_find_package(package: Path, tmp_path: Path) -> None:
+    """find_package(jemalloc-sys 5 CONFIG) with only the package folder as a prefix: the lib/cmake layout works."""
+    cmake = need_tool("cmake")
+    project = copy_consumer("cmake", tmp_path)
+    build = tmp_path / "build"
+    configure = run([cmake, "-S", str(project), "-B", str(build), f"-DCMAKE_PREFIX_PATH={package}"], env=base_env())
+    assert "symbol prefix '_rjem_'" in configure.stdout
+    run([cmake, "--build", str(build)], env=base_env())
+    out = probe_output(run([str(build / "probe")], env=base_env()).stdout)
+    assert Path(out["library"]).resolve() == (package / "lib" / "libjemalloc_sys.so.2").resolve()
+    assert out["usable"] == out["nallocx"]
+
+
+@needs_tarball
+@pytest.mark.build
+def test_cmake_rejects_a_newer_major_version(package: Path, tmp_path: Path) -> None:
+    cmake = need_tool("cmake")
+    project = copy_consumer("cmake", tmp_path)
+    cml = project / "CMakeLists.txt"
+    cml.write_text(cml.read_text(encoding="utf-8").replace("jemalloc-sys 5 CONFIG", "jemalloc-sys 6 CONFIG"),
+                   encoding="utf-8")
+    proc = subprocess.run([cmake, "-S", str(project), "-B", str(tmp_path / "build"), f"-DCMAKE_PREFIX_PATH={package}"],
+                          capture_output=True, text=True, env=base_env())
+    assert proc.returncode != 0
+    assert re.search(r"jemalloc-sysConfig\.cmake,\s+version:\s+5\.3\.1", proc.stderr), proc.stderr
+
+
+@needs_tarball
+@pytest.mark.build
+def test_meson_dependency(default_package: Path, package: Path, tmp_path: Path) -> None:
+    """meson's dependency('jemalloc-sys') through pkg-config, PKG_CONFIG_PATH from --pkgconfigdir."""
+    meson = need_tool("meson")
+    need_tool("ninja")
+    project = copy_consumer("meson", tmp_path)
+    env = {**base_env(), "PKG_CONFIG_PATH": package_cli(default_package, "--pkgconfigdir")}
+    build = tmp_path / "build"
+    setup = run([meson, "setup", str(build), str(project)], env=env)
+    assert re.search(r"Run-time dependency jemalloc-sys found: YES 5\.3\.1", setup.stdout), setup.stdout
+    run([meson, "compile", "-C", str(build)], env=env)
+    out = probe_output(run([str(build / "probe")], env=base_env()).stdout)
+    assert Path(out["library"]).resolve() == (package / "lib" / "libjemalloc_sys.so.2").resolve()
+    assert out["usable"] == out["nallocx"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Real wheels, repaired and installed into fresh virtual environments
+
+SOURCE_COPIES: dict[Path, Path] = {}
+"""wheel -> the copy of the checkout it was built from (a path that must not leak into it)."""
+
+
+def venv_python(venv: Path) -> Path:
+    return venv / "bin" / "python"
+
+
+def clean_run_env() -> dict[str, str]:
+    """What a user's shell would have: no PYTHONPATH, no LD_LIBRARY_PATH, no jemalloc settings of ours."""
+    drop = ("PYTHONPATH", "LD_LIBRARY_PATH", "LD_PRELOAD", "PYTHONHOME", "VIRTUAL_ENV")
+    return {k: v for k, v in os.environ.items()
+            if k not in drop and not k.startswith(("JEMALLOC_SYS_", "_RJEM_", "MALLOC_CONF"))}
+
+
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """``wheels(**env)`` -> a jemalloc-sys wheel of this checkout built for ``env`` (build cache reused).
+
+    Built from a copy of the checkout so that the build writes nothing into the
+    shared working tree, and so that a test can look for that copy's path in
+    what gets installed.
+    """
+    made: dict[tuple[tuple[str, str], ...], Path] = {}
+
+    def make(**env: str) -> Path:
+        key = tuple(sorted(env.items()))
+        if key not in made:
+            src = tmp_path_factory.mktemp("jemalloc-sys-src") / "src"
+            shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
+                ".git", "build", "dist", "wheelhouse", "*.egg-info", "__pycache__", "lib", "include", "bin",
+                "_build_record.json", "_mallctl_types.json", ".venv*"))
+            out = tmp_path_factory.mktemp("jemalloc-sys-wheel")
+            run([sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-w", str(out), str(src)],
+                env=base_env(**env), timeout=1800)
+            (wheel,) = out.glob("jemalloc_sys-*.whl")
+            made[key] = wheel
+            SOURCE_COPIES[wheel] = src
+        return made[key]
+
+    return make
+
+
+def make_venv(path: Path, *wheel_files: Path, system_site: bool = False) -> Path:
+    cmd = [sys.executable, "-m", "venv", str(path)]
+    if system_site:
+        cmd.insert(3, "--system-site-packages")
+    run(cmd)
+    links = sorted({str(w.parent) for w in wheel_files})
+    find = [arg for d in links for arg in ("--find-links", d)]
+    run([str(venv_python(path)), "-m", "pip", "install", "-q", "--no-index", *find, *map(str, wheel_files)],
+        env=clean_run_env())
+    return path
+
+
+@pytest.fixture(scope="module")
+def base_wheel(wheels: Callable[..., Path]) -> Path:
+    if shutil.which("cc") is None:
+        pytest.skip("no C compiler")
+    return wheels()
+
+
+@pytest.fixture(scope="module")
+def consumer_wheel(base_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The setuptools consumer, built against an installed jemalloc-sys and repaired without grafting it."""
+    need_tool("patchelf")
+    work = tmp_path_factory.mktemp("consumer")
+    build_venv = make_venv(work / "build-venv", base_wheel, system_site=True)
+    project = work / "setuptools_ext"
+    shutil.copytree(CONSUMERS / "setuptools_ext", project)
+    dist = work / "dist"
+    env = {**clean_run_env(), "PATH": f"{build_venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    run([str(venv_python(build_venv)), "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-w", str(dist),
+         str(project)], env=env)
+    (raw,) = dist.glob("jemalloc_probe-*.whl")
+    repaired = work / "wheelhouse"
+    run([str(venv_python(build_venv)), "-m", "auditwheel", "repair", "--exclude", "libjemalloc_sys.so.2",
+         "-w", str(repaired), str(raw)], env=env)
+    (wheel,) = repaired.glob("jemalloc_probe-*.whl")
+    return wheel
+
+
+@needs_tarball
+@pytest.mark.build
+@pytest.mark.slow
+def test_consumer_wheel_does_not_carry_our_library(consumer_wheel: Path, tmp_path: Path) -> None:
+    with zipfile.ZipFile(consumer_wheel) as zf:
+        names = zf.namelist()
+        zf.extractall(tmp_path)
+    assert not [n for n in names if "jemalloc_sys" in n.split("/")[-1] and ".so" in n], names
+    assert "manylinux" in consumer_wheel.name
+    (ext,) = tmp_path.glob("jemalloc_probe/_probe*.so")
+    dyn = readelf_dynamic(ext)
+    assert "[libjemalloc_sys.so.2]" in dyn
+    assert "RPATH" not in dyn and "RUNPATH" not in dyn, dyn
+
+
+PROBE_CODE = """
+import json, jemalloc_probe, jemalloc_sys
+from jemalloc_sys import ctl
+a = ctl.default()
+before = a.read("thread.allocated", "uint64_t")
+p = jemalloc_probe.hold(3 << 20)
+after = a.read("thread.allocated", "uint64_t")
+out = {"library": jemalloc_probe.library(), "expected": str(jemalloc_sys.library_path()),
+       "usable": jemalloc_probe.usable(p), "grew": after - before,
+       "maps": [l.split()[-1] for l in open("/proc/self/maps") if "jemalloc" in l]}
+jemalloc_probe.release(p)
+print(json.dumps(out))
+"""
+
+
+def check_probe(stdout: str) -> dict[str, object]:
+    import json
+
+    out = json.loads(stdout.strip().splitlines()[-1])
+    assert Path(out["library"]).resolve() == Path(out["expected"]).resolve()
+    assert out["usable"] >= 3 << 20
+    assert out["grew"] >= 3 << 20, out
+    return dict(out)
+
+
+@pytest.fixture(scope="module")
+def fresh_venv(base_wheel: Path, consumer_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_venv(tmp_path_factory.mktemp("fresh") / "venv", base_wheel, consumer_wheel)
+
+
+@needs_tarball
+@pytest.mark.build
+@pytest.mark.slow
+def test_extension_imports_in_fresh_venv_with_no_environment(fresh_venv: Path) -> None:
+    proc = run([str(venv_python(fresh_venv)), "-c", PROBE_CODE], env=clean_run_env(), cwd=fresh_venv)
+    out = check_probe(proc.stdout)
+    assert str(fresh_venv.resolve()) in str(Path(str(out["library"])).resolve())
+
+
+@needs_tarball
+@pytest.mark.build
+@pytest.mark.slow
+def test_extension_works_with_debian_jemalloc_loaded_first(fresh_venv: Path) -> None:
+    """Debian's libjemalloc.so.2 preloaded (malloc itself is jemalloc): our prefixed library still serves the extension."""
+    if not DEBIAN_JEMALLOC.is_file():
+        pytest.skip(f"{DEBIAN_JEMALLOC} missing (apt-get install libjemalloc2)")
+    env = {**clean_run_env(), "LD_PRELOAD": str(DEBIAN_JEMALLOC)}
+    proc = run([str(venv_python(fresh_venv)), "-c", PROBE_CODE], env=env, cwd=fresh_venv)
+    out = check_probe(proc.stdout)
+    maps = [str(m) for m in out["maps"]]  # type: ignore[attr-defined]
+    assert any(m.endswith("/libjemalloc.so.2") for m in maps), maps
+    assert any(m.endswith("/libjemalloc_sys.so.2") for m in maps), maps
+
+
+HEAP_CODE = """
+import jemalloc_probe, sys
+from jemalloc_sys import ctl
+held = [jemalloc_probe.hold(1 << 20) for _ in range(8)]
+ctl.default().write("prof.dump", "const char *", sys.argv[1])
+print(jemalloc_probe._probe.__file__)
+"""
+
+
+def bytes_from(dump: str, module_file: str) -> int:
+    """Bytes of live sampled allocations whose backtrace passes through ``module_file``'s mappings."""
+    ranges = []
+    in_maps = False
+    for line in dump.splitlines():
+        if line.startswith("MAPPED_LIBRARIES:"):
+            in_maps = True
+        elif in_maps and line.rstrip().endswith(module_file):
+            lo, hi = line.split()[0].split("-")
+            ranges.append((int(lo, 16), int(hi, 16)))
+    assert ranges, f"{module_file} is not in the dump's MAPPED_LIBRARIES"
+    total = 0
+    lines = dump.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("@ "):
+            frames = [int(a, 16) for a in line[2:].split()]
+            if any(lo <= f < hi for f in frames for lo, hi in ranges):
+                total += int(lines[i + 1].split(":")[2].split()[0])
+    return total
+
+
+@needs_tarball
+@pytest.mark.build
+@pytest.mark.slow
+def test_extension_allocations_in_heap_dump_with_profiling_build(
+        wheels: Callable[..., Path], consumer_wheel: Path, tmp_path: Path) -> None:
+    """The same consumer wheel, next to a profiling jemalloc-sys: its allocations show up in a heap dump."""
+    profiling = wheels(JEMALLOC_SYS_FEATURES="profiling,stats")
+    venv = make_venv(tmp_path / "venv", profiling, consumer_wheel)
+    dump = tmp_path / "probe.heap"
+    env = {**clean_run_env(), "_RJEM_MALLOC_CONF": "prof:true,lg_prof_sample:0"}
+    proc = run([str(venv_python(venv)), "-c", HEAP_CODE, str(dump)], env=env, cwd=tmp_path)
+    module_file = proc.stdout.strip().splitlines()[-1]
+    assert bytes_from(dump.read_text(encoding="utf-8"), module_file) >= 8 << 20
+
+
+@needs_tarball
+@pytest.mark.build
+@pytest.mark.slow
+def test_scikit_build_core_finds_package_without_hints(base_wheel: Path, tmp_path: Path) -> None:
+    """find_package(jemalloc-sys) inside scikit-build-core, found through our ``cmake.prefix`` entry point only."""
+    pytest.importorskip("scikit_build_core", reason="scikit-build-core is in ci/requirements-test.txt")
+    build_venv = make_venv(tmp_path / "build-venv", base_wheel, system_site=True)
+    project = tmp_path / "skbuild"
+    shutil.copytree(CONSUMERS / "skbuild", project)
+    shutil.copy(CONSUMERS / "setuptools_ext" / "src" / "jemalloc_probe" / "_probe.c", project / "_probe.c")
+    env = {**clean_run_env(), "PATH": f"{build_venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    dist = tmp_path / "dist"
+    run([str(venv_python(build_venv)), "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-w", str(dist),
+         str(project)], env=env)
+    (wheel,) = dist.glob("jemalloc_probe_cmake-*.whl")
+    venv = make_venv(tmp_path / "venv", base_wheel, wheel)
+    code = PROBE_CODE.replace("jemalloc_probe", "jemalloc_probe_cmake")
+    check_probe(run([str(venv_python(venv)), "-c", code], env=clean_run_env(), cwd=tmp_path).stdout)
+
+
+@needs_tarball
+@pytest.mark.build
+@pytest.mark.slow
+def test_installed_files_hold_no_build_path(fresh_venv: Path, base_wheel: Path) -> None:
+    """Neither our package nor the consumer's holds the checkout, the build cache or the wheel's source copy."""
+    source_copy = SOURCE_COPIES[base_wheel]
+    needles = {str(p).encode() for p in (ROOT, CACHE_DIR, source_copy)}
+    (site,) = fresh_venv.glob("lib/python*/site-packages")
+    checked = 0
+    for pkg in ("jemalloc_sys", "jemalloc_probe"):
+        for path in (site / pkg).rglob("*"):
+            if path.is_file() and "__pycache__" not in path.parts:
+                data = path.read_bytes()
+                leaked = [n.decode() for n in needles if n in data]
+                assert not leaked, f"{path} contains {leaked}"
+                checked += 1
+    assert checked >= 8
