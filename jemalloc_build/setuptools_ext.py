@@ -96,9 +96,15 @@ class BuildJemalloc(build_ext):
             if exc.detail:
                 print(exc.detail, file=sys.stderr)
             raise SystemExit(f"jemalloc-sys build failed: {exc}") from None
-        targets = [Path(self.build_lib) / PACKAGE]
+        # A companion distribution (jemalloc-sys-stats, ...) declares its own package; see variants.py.
+        package = (self.distribution.packages or [PACKAGE])[0]
+        if package != PACKAGE:
+            from . import variants
+
+            variants.check_built(variants.get(package.removeprefix(PACKAGE + "_")), results["inprocess"].record["features"])
+        targets = [Path(self.build_lib) / package]
         if self.inplace:
-            targets = [Path(__file__).resolve().parent.parent / PACKAGE]
+            targets = [Path(__file__).resolve().parent.parent / package]
         self._outputs = [str(p) for target in targets for p in install_into(target, results)]
 
     def get_outputs(self) -> list[str]:
@@ -112,5 +118,19 @@ def cmdclass() -> dict[str, Any]:
         def get_tag(self) -> tuple[str, str, str]:
             _, _, plat = super().get_tag()
             return "py3", "none", plat
+
+        def write_wheelfile(self, wheelfile_base: str, *args: Any, **kwargs: Any) -> None:
+            """Also write the PEP 770 SBOM of the bundled jemalloc into ``.dist-info/sboms/``."""
+            super().write_wheelfile(wheelfile_base, *args, **kwargs)
+            from . import manifest, sbom
+
+            package = (self.distribution.packages or [PACKAGE])[0]
+            record_path = Path(wheelfile_base).parent / package / "_build_record.json"
+            if record_path.is_file():
+                out = Path(wheelfile_base) / "sboms" / sbom.SBOM_NAME
+                out.parent.mkdir(exist_ok=True)
+                out.write_text(sbom.render(manifest.load(), json.loads(record_path.read_text(encoding="utf-8")),
+                                           distribution=self.distribution.get_name(),
+                                           version=self.distribution.get_version()), encoding="utf-8")
 
     return {"build_ext": BuildJemalloc, "bdist_wheel": BdistWheel}

@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from ._loader import LoadError, library_path, load
-from ._record import NotBuiltError
+from ._record import NotBuiltError, VariantError
 from ._version import __version__
 
 __all__ = [
     "LoadError",
     "NotBuiltError",
+    "VariantError",
     "__version__",
     "build_info",
     "features",
@@ -27,6 +28,7 @@ __all__ = [
     "jemalloc_version",
     "library_path",
     "load",
+    "variant",
 ]
 
 
@@ -52,6 +54,17 @@ def get_pkgconfig_dir() -> str:
 def get_cmake_dir() -> str:
     """Folder holding ``jemalloc-sysConfig.cmake`` (for ``-Djemalloc-sys_DIR=``; target ``jemalloc_sys::jemalloc``)."""
     return str(Path(get_library_dir()) / "cmake" / "jemalloc-sys")
+
+
+def variant() -> str:
+    """The active variant: ``base``, ``stats``, ``profiling`` or ``debug``.
+
+    The richest installed (``pip install 'jemalloc-sys[profiling]'`` adds one) unless
+    ``JEMALLOC_SYS_VARIANT`` names another; every function here follows it.
+    """
+    from . import _record
+
+    return _record.variant()
 
 
 def features() -> frozenset[str]:

@@ -1,0 +1,82 @@
+"""Smoke test of installed jemalloc-sys wheels: cibuildwheel's test command, also run by tests/test_wheels.py.
+
+For every ``jemalloc_sys*`` package present, in its own child process (the
+variants share a soname, so one process can hold only one of them): load the
+library, allocate, and compare jemalloc's ``config.*`` mallctls with the
+features the build record claims. Works without the base installed, because
+cibuildwheel tests a companion wheel alone (it cannot fetch its base pin).
+Not collected by pytest (no ``test_`` prefix); stdlib only.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PACKAGES = ("jemalloc_sys", "jemalloc_sys_stats", "jemalloc_sys_profiling", "jemalloc_sys_debug")
+CONFIG_FEATURE = {"stats": "stats", "prof": "profiling", "debug": "debug"}
+
+
+def check(package: str) -> str:
+    spec = importlib.util.find_spec(package)
+    assert spec is not None and spec.origin is not None, f"{package} is not importable"
+    folder = Path(spec.origin).parent
+    record = json.loads((folder / "_build_record.json").read_text(encoding="utf-8"))
+    library = folder / "lib" / record["library"]
+    if sys.platform == "win32":
+        os.add_dll_directory(str(library.parent))
+    handle = ctypes.CDLL(str(library))
+    prefix = record["symbol_prefix"]
+    mallctl = getattr(handle, prefix + "mallctl")
+    mallctl.argtypes = [ctypes.c_char_p, ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), ctypes.c_void_p,
+                        ctypes.c_size_t]
+    problems = []
+    for name, feature in CONFIG_FEATURE.items():
+        value = ctypes.c_bool()
+        size = ctypes.c_size_t(ctypes.sizeof(value))
+        rc = mallctl(f"config.{name}".encode(), ctypes.byref(value), ctypes.byref(size), None, 0)
+        if rc != 0 or value.value != (feature in record["features"]):
+            problems.append(f"config.{name}={value.value} (rc {rc}) vs features {record['features']}")
+    malloc = getattr(handle, prefix + "malloc")
+    malloc.restype, malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+    free = getattr(handle, prefix + "free")
+    free.argtypes = [ctypes.c_void_p]
+    pointer = malloc(1 << 20)
+    if not pointer:
+        problems.append("malloc returned NULL")
+    free(pointer)
+    if package == "jemalloc_sys":
+        import jemalloc_sys
+
+        active = jemalloc_sys.variant()
+        extra = f", active variant {active}"
+    else:
+        extra = ""
+    if problems:
+        raise SystemExit(f"{package}: " + "; ".join(problems))
+    return f"{package}: {library.name} loads, allocates, config.* agrees with {','.join(record['features'])}{extra}"
+
+
+def main() -> int:
+    if len(sys.argv) == 2:
+        print(check(sys.argv[1]))
+        return 0
+    present = [p for p in PACKAGES if importlib.util.find_spec(p) is not None]
+    if not present:
+        print("no jemalloc_sys package is installed", file=sys.stderr)
+        return 1
+    failed = 0
+    for package in present:
+        proc = subprocess.run([sys.executable, __file__, package], capture_output=True, text=True)
+        print((proc.stdout + proc.stderr).strip())
+        failed += proc.returncode != 0
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
