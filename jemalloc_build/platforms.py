@@ -112,3 +112,26 @@ def shared_library_name(target: Target, stem: str) -> str:
     if target.os == "windows":
         return f"{stem}.dll"
     return f"lib{stem}.so.2"
+
+
+def import_library_name(target: Target, stem: str) -> str | None:
+    """The import library a Windows link writes next to ``<stem>.dll`` (None elsewhere).
+
+    MSVC-style ``<stem>.lib``: what MSVC's link.exe expects, and mingw's ld reads it too.
+    zig writes it by itself; mingw-w64 gcc needs ``-Wl,--out-implib`` (jemalloc_build.cross).
+    """
+    return f"{stem}.lib" if target.os == "windows" else None
+
+
+MAKE_VARIABLES: dict[str, dict[str, str]] = {
+    # jemalloc links Darwin libraries with `-install_name $(LIBDIR)/<file>` (configure.ac,
+    # DSO_LDFLAGS); a wheel's library lives next to its users, not in /usr/local/lib, so it
+    # must be @rpath/<file>. Setting it at link time (rather than install_name_tool
+    # afterwards) keeps the arm64 ad-hoc code signature valid (REFERENCE.md §2, issue #5).
+    "darwin": {"LIBDIR": "@rpath"},
+}
+
+
+def make_variables(target: Target) -> list[str]:
+    """``NAME=value`` arguments for ``make`` on ``target`` (command-line variables beat the Makefile's)."""
+    return [f"{name}={value}" for name, value in MAKE_VARIABLES.get(target.os, {}).items()]

@@ -14,6 +14,7 @@ from pathlib import Path
 DT_NEEDED, DT_STRTAB, DT_SONAME, DT_FLAGS, DT_FLAGS_1 = 1, 5, 14, 30, 0x6FFFFFFB
 DF_STATIC_TLS = 0x10
 SHT_SYMTAB, SHT_DYNSYM, SHT_DYNAMIC = 2, 11, 6
+SHT_GNU_VERNEED = 0x6FFFFFFE
 STT_FUNC, STT_OBJECT, STT_TLS, STT_GNU_IFUNC = 2, 1, 6, 10
 PT_LOAD, PT_TLS = 1, 7
 
@@ -47,11 +48,20 @@ class ELFInfo:
     load_segments: list[tuple[int, int, int]] = field(default_factory=list)
     """(virtual address, file offset, memory size) of each PT_LOAD segment."""
     tls_size: int = 0
+    version_needs: dict[str, list[str]] = field(default_factory=dict)
+    """Symbol versions required from each needed library (``libc.so.6`` -> ``GLIBC_2.17``...)."""
 
     @property
     def static_tls(self) -> bool:
         """True when the object uses initial-exec TLS (cannot be dlopen'ed once the process runs)."""
         return bool(self.flags & DF_STATIC_TLS)
+
+    def newest_version(self, prefix: str = "GLIBC_") -> tuple[int, ...] | None:
+        """Highest ``<prefix>X.Y[.Z]`` version needed (manylinux policy checks), None if none."""
+        found = [tuple(int(p) for p in name[len(prefix):].split("."))
+                 for names in self.version_needs.values() for name in names
+                 if name.startswith(prefix) and name[len(prefix):].replace(".", "").isdigit()]
+        return max(found) if found else None
 
     def exported(self) -> list[str]:
         return sorted({s.name for s in self.dynamic_symbols if s.defined and s.name and s.binding != 0})
@@ -132,4 +142,19 @@ def read(path: str | Path) -> ELFInfo:
                     info.soname = cstr(strtab, val)
                 elif tag == DT_FLAGS:
                     info.flags = val
+        elif sh_type == SHT_GNU_VERNEED:
+            strtab = section_bytes(sh_link)
+            table = section_bytes(sections.index(sh))
+            offset = 0
+            for _ in range(sh[7]):  # sh_info: number of Verneed entries
+                _, count, file_off, aux, next_off = struct.unpack_from(end + "HHIII", table, offset)
+                names = info.version_needs.setdefault(cstr(strtab, file_off), [])
+                aux_off = offset + aux
+                for _ in range(count):
+                    _, _, _, name_off, aux_next = struct.unpack_from(end + "IHHII", table, aux_off)
+                    names.append(cstr(strtab, name_off))
+                    aux_off += aux_next
+                if not next_off:
+                    break
+                offset += next_off
     return info
