@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import BUILDER_VERSION, cache, configure, malloc_conf, manifest, source, toolchain
+from . import BUILDER_VERSION, cache, configure, malloc_conf, mallctl_types, manifest, source, toolchain
 from .errors import ConfigureError, MakeError, SourceError
 from .platforms import shared_library_name
 from .settings import BuildSettings
@@ -195,6 +195,8 @@ def build_jemalloc(
     entry = cache_dir / "builds" / f"{flavour}-{key}"
     record_path = entry / RECORD
     if record_path.is_file():
+        if not (entry / mallctl_types.FILE_NAME).is_file():
+            mallctl_types.write(src.tree, entry)  # an entry cached before the table existed
         record = json.loads(record_path.read_text(encoding="utf-8"))
         report(f"jemalloc {record['jemalloc_version']} ({flavour}): reusing build {entry}")
         return BuildResult(root=entry, library=entry / "lib" / record["library"], record=record,
@@ -263,6 +265,7 @@ def build_jemalloc(
             "override": None,
         }
         (scratch / RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        mallctl_types.write(src.tree, scratch)
         shutil.rmtree(objdir)
     seconds = time.monotonic() - started
     report(f"jemalloc {version} ({flavour}): built {lib_name} in {seconds:.0f}s")

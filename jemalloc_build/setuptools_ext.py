@@ -63,6 +63,8 @@ def install_into(package_dir: Path, results: dict[str, build_mod.BuildResult]) -
     written += downstream.install_link_files(package_dir, main.record)
     copy(main.root / "include" / "jemalloc" / "jemalloc.h", include_dir / "jemalloc" / "jemalloc.h")
     copy(main.root / "COPYING", package_dir / "COPYING.jemalloc")
+    if (main.root / "_mallctl_types.json").is_file():
+        copy(main.root / "_mallctl_types.json", package_dir / "_mallctl_types.json")
     if (main.root / "bin" / "jeprof").is_file():
         copy(main.root / "bin" / "jeprof", package_dir / "bin" / "jeprof")
     record_path = package_dir / "_build_record.json"
