@@ -45,6 +45,18 @@ def _plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _install(args: argparse.Namespace) -> int:
+    """Build (or reuse) and install library, header, pkg-config file and record into a prefix (conda's $PREFIX)."""
+    from pathlib import Path
+
+    from .prefix_install import build_and_install
+
+    installed = build_and_install(Path(args.prefix), variant=args.variant)
+    for path in installed.files:
+        print(path)
+    return 0
+
+
 def _settings_table(args: argparse.Namespace) -> int:
     print(settings_mod.settings_table_markdown())
     return 0
@@ -53,6 +65,7 @@ def _settings_table(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
     "build": ("build (or reuse) every library this platform ships; prints their paths", _build),
     "plan": ("print the configure arguments for the current settings", _plan),
+    "install": ("build (or reuse) and install into --prefix: lib/, include/, lib/pkgconfig/, share/", _install),
     "settings-table": ("print the README's table of settings", _settings_table),
 }
 
@@ -66,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--json", action="store_true", help="print the build records as JSON")
         if name == "plan":
             p.add_argument("--flavour", default="inprocess", choices=sorted(configure.FLAVOURS))
+        if name == "install":
+            p.add_argument("--prefix", required=True, help="the prefix to install into ($PREFIX, %%LIBRARY_PREFIX%%)")
+            p.add_argument("--variant", default="", help="a variant name (base, stats, profiling, debug)"
+                           " whose features are added to JEMALLOC_SYS_FEATURES")
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["build", *(argv or [])])

@@ -64,8 +64,36 @@ def _companion_dir(name: str) -> Path | None:
     return folder
 
 
+PREFIX_RECORD = Path("share", "jemalloc-sys", "build-record.json")
+"""Where ``python -m jemalloc_build install`` (the conda recipe) puts the record, relative to the prefix."""
+
+
+@functools.cache
+def prefix_root() -> Path | None:
+    """The prefix holding the library when this package was installed without one (conda).
+
+    conda ships the library as its own package (``libjemalloc-sys``) into the
+    environment (``<prefix>/lib``; ``<prefix>/Library`` on Windows) and the Python
+    package carries no copy, so it looks a few folders above itself
+    (``<prefix>/lib/pythonX.Y/site-packages/jemalloc_sys``) for the record the
+    library package installed; the record's ``layout`` names the folders.
+    """
+    if (PACKAGE_DIR / RECORD_NAME).is_file():
+        return None
+    for parent in list(PACKAGE_DIR.parents)[:4]:
+        for root in (parent, parent / "Library"):
+            if (root / PREFIX_RECORD).is_file():
+                return root
+    return None
+
+
 def installed_variants() -> dict[str, Path]:
     """Every usable variant, poorest first: name -> package folder (``base`` is always there)."""
+    root = prefix_root()
+    if root is not None:
+        # conda: exactly one library package per environment (the variant mutex), named in its record.
+        prefix_record = json.loads((root / PREFIX_RECORD).read_text(encoding="utf-8"))
+        return {str(prefix_record.get("variant") or "base"): root}
     found = {"base": PACKAGE_DIR}
     for name in VARIANTS[1:]:
         folder = _companion_dir(name)
@@ -105,7 +133,7 @@ def package_dir() -> Path:
 @functools.cache
 def record() -> dict[str, Any]:
     name, folder = active()
-    path = folder / RECORD_NAME
+    path = folder / (PREFIX_RECORD if folder == prefix_root() else Path(RECORD_NAME))
     if not path.is_file():
         raise NotBuiltError(
             f"jemalloc_sys has no built library ({path} is missing); install it with pip"
@@ -116,9 +144,15 @@ def record() -> dict[str, Any]:
     return data
 
 
+def _layout(key: str) -> str:
+    """Folder of ``key`` under :func:`package_dir`; a prefix install's record says where (``layout``)."""
+    layout: dict[str, str] = record().get("layout") or {}
+    return layout.get(key, key)
+
+
 def library_dir() -> Path:
-    return package_dir() / "lib"
+    return package_dir() / _layout("lib")
 
 
 def include_dir() -> Path:
-    return package_dir() / "include"
+    return package_dir() / _layout("include")

@@ -1,0 +1,140 @@
+"""A local conda channel made from this machine's own tools, so rattler-build can run offline.
+
+A real build resolves ``${{ compiler('c') }}``, ``python``, ``make``... from
+conda-forge. With no network, every requirement must come from a ``file://``
+channel instead; this module makes one whose packages are thin wrappers around
+what the machine already has (REFERENCE.md §6):
+
+- ``machine-cc_<subdir>`` (the ``c_compiler`` variant): an activation script
+  that exports the machine's own ``CC``;
+- ``machine-stdlib_<subdir>`` (``c_stdlib``), versioned with the machine's glibc;
+- ``python``, versioned as the interpreter running the tests: ``bin/python`` runs
+  that interpreter with the environment's ``site-packages`` first on the path
+  (pip and setuptools are that interpreter's own, so ``pip`` and ``setuptools``
+  are empty stand-ins);
+- ``make``, ``autoconf``, ``pkg-config``: ``bin/`` wrappers around the machine's.
+
+Each stand-in says what it is in its summary and build string (``machine``);
+nothing here is meant to leave the test's temporary folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+import os
+import platform
+import shlex
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BUILD_STRING = "machine"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Stub:
+    name: str
+    version: str
+    summary: str
+    files: dict[str, str] = field(default_factory=dict)
+    """Relative path -> text; scripts under ``bin/`` are made executable."""
+    noarch: bool = False
+
+
+def _wrapper(target: str) -> str:
+    return f'#!/bin/sh\nexec {shlex.quote(target)} "$@"\n'
+
+
+def _python_wrapper(exe: str, version: str) -> str:
+    # The environment's site-packages first, then the machine interpreter's own (pip, setuptools).
+    return (
+        "#!/bin/sh\n"
+        'prefix=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)\n'
+        f'PYTHONPATH="$prefix/lib/python{version}/site-packages${{PYTHONPATH:+:$PYTHONPATH}}"\n'
+        "export PYTHONPATH\n"
+        f'exec {shlex.quote(exe)} "$@"\n'
+    )
+
+
+def _which(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        raise RuntimeError(f"{tool}: not found on PATH; install it (see ci/apt-packages.txt)")
+    return path
+
+
+def machine_stubs(subdir: str, *, cc: str) -> list[Stub]:
+    """The stand-in packages for ``subdir`` (the machine's own platform)."""
+    py = f"{sys.version_info.major}.{sys.version_info.minor}"
+    libc = platform.libc_ver()[1] or "0"
+    activate = f"export CC={shlex.quote(cc)}\n"
+    stubs = [
+        Stub(name=f"machine-cc_{subdir}", version="1.0", summary=f"stand-in compiler: exports CC={cc}",
+             files={f"etc/conda/activate.d/machine-cc_{subdir}.sh": activate}),
+        Stub(name=f"machine-stdlib_{subdir}", version=libc, summary=f"stand-in C library: the machine's glibc {libc}",
+             files={"share/machine-stdlib/README": f"This machine's C library, glibc {libc}.\n"}),
+        Stub(name="python", version=platform.python_version(),
+             summary=f"stand-in python: runs {sys.executable} with this environment's site-packages",
+             files={"bin/python": _python_wrapper(sys.executable, py),
+                    "bin/python3": _python_wrapper(sys.executable, py),
+                    f"lib/python{py}/site-packages/README.machine": "site-packages of the stand-in python\n"}),
+    ]
+    for name in ("pip", "setuptools"):
+        stubs.append(Stub(name=name, version=importlib.metadata.version(name), noarch=True,
+                          summary=f"stand-in: the machine interpreter's own {name}",
+                          files={f"share/machine-{name}/README": f"{name} comes with {sys.executable}\n"}))
+    for tool, package in (("make", "make"), ("autoconf", "autoconf"), ("pkg-config", "pkg-config")):
+        target = _which(tool)
+        stubs.append(Stub(name=package, version="1.0", summary=f"stand-in: runs {target}",
+                          files={f"bin/{tool}": _wrapper(target)}))
+    return stubs
+
+
+def _assemble(stub: Stub, subdir: str, channel: Path, scratch: Path) -> Path:
+    from rattler_build import assemble_package
+
+    files_dir = scratch / f"{stub.name}-files"
+    for rel, text in stub.files.items():
+        path = files_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        if rel.startswith("bin/"):
+            path.chmod(0o755)
+    target = "noarch" if stub.noarch else subdir
+    out = channel / target
+    out.mkdir(parents=True, exist_ok=True)
+    result = assemble_package(
+        name=stub.name, version=stub.version, target_platform=target, build_string=BUILD_STRING,
+        output_dir=out, files_dir=files_dir, summary=stub.summary, license="LicenseRef-machine-stand-in",
+        noarch="generic" if stub.noarch else None, compression_level=1,
+    )
+    return result.path
+
+
+def index(channel: Path) -> None:
+    from rattler.index import index_fs
+
+    (channel / "noarch").mkdir(parents=True, exist_ok=True)
+    asyncio.run(index_fs(channel, write_zst=False, write_shards=False, force=True))
+
+
+def make_channel(channel: Path, *, subdir: str, cc: str | None = None) -> list[Path]:
+    """Fill ``channel`` with the machine's stand-ins for ``subdir``, index it, return the packages."""
+    cc = cc or os.environ.get("CC") or "cc"
+    scratch = channel.parent / f".{channel.name}-scratch"
+    made = [_assemble(stub, subdir, channel, scratch) for stub in machine_stubs(subdir, cc=cc)]
+    shutil.rmtree(scratch, ignore_errors=True)
+    index(channel)
+    return made
+
+
+def variant_overrides(subdir: str) -> dict[str, list[str]]:
+    """Point the recipe's compiler and stdlib at the stand-ins (what conda-forge's pinning would choose)."""
+    del subdir
+    return {
+        "c_compiler": ["machine-cc"],
+        "c_stdlib": ["machine-stdlib"],
+        "c_stdlib_version": [platform.libc_ver()[1] or "0"],
+    }
