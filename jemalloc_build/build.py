@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import BUILDER_VERSION, cache, configure, malloc_conf, mallctl_types, manifest, source, toolchain
+from . import BUILDER_VERSION, cache, configure, mallctl_types, malloc_conf, manifest, source, toolchain
 from .errors import ConfigureError, MakeError, SourceError
 from .platforms import shared_library_name
 from .settings import BuildSettings
