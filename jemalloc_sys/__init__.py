@@ -28,6 +28,9 @@ __all__ = [
     "jemalloc_version",
     "library_path",
     "load",
+    "preload_env",
+    "preload_path",
+    "process_allocator",
     "variant",
 ]
 
@@ -79,6 +82,33 @@ def build_info() -> dict[str, Any]:
     from . import _record
 
     return dict(_record.record())
+
+
+def preload_env(conf: Any = None, *, profile: str | None = None, env: dict[str, str] | None = None,
+                python_malloc: bool = False) -> dict[str, str]:
+    """Environment that runs a child under jemalloc (``subprocess.run(cmd, env=jemalloc_sys.preload_env())``).
+
+    Adds the preload library to ``LD_PRELOAD`` and ``conf`` (``"narenas:2"`` or a dict) to
+    ``MALLOC_CONF`` without dropping what is there; ``profile=DIR`` makes the child dump heap
+    profiles into DIR at exit. See :mod:`jemalloc_sys.preload`.
+    """
+    from . import preload
+
+    return preload.preload_env(conf, profile=profile, env=env, python_malloc=python_malloc)
+
+
+def preload_path() -> str:
+    """Path of the unprefixed preload library, for ``LD_PRELOAD`` (Linux)."""
+    from . import preload
+
+    return str(preload.preload_path())
+
+
+def process_allocator() -> Any:
+    """The current process's own jemalloc (when run under the preload library) as a ``ctl.Allocator``."""
+    from . import ctl
+
+    return ctl.process_allocator()
 
 
 def __getattr__(name: str) -> Any:

@@ -24,8 +24,50 @@ def _execute_info(args: argparse.Namespace) -> int:
     return info_cli.main(list(args.flags) or ["--version"])
 
 
+def _configure_run(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--conf", metavar="KEY:VALUE,...", help="malloc_conf options for the child (added to MALLOC_CONF)")
+    parser.add_argument("--profile", metavar="DIR", help="heap profiling: dump DIR/jeprof.<pid>.*.heap at exit")
+    parser.add_argument("--python-malloc", action="store_true",
+                        help="also set PYTHONMALLOC=malloc so Python's small objects go to jemalloc")
+    parser.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
+
+
+def _execute_run(args: argparse.Namespace) -> int:
+    from . import runner
+
+    return runner.run_command(args.cmd, conf=args.conf, profile=args.profile, python_malloc=args.python_malloc)
+
+
+def _configure_preload_path(parser: argparse.ArgumentParser) -> None:
+    del parser
+
+
+def _execute_preload_path(args: argparse.Namespace) -> int:
+    from . import runner
+
+    return runner.print_preload_path()
+
+
+def _configure_prof(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="prof_command", required=True)
+    report = sub.add_parser("report", help="top allocation sites of a .heap dump (no Perl or binutils needed)")
+    report.add_argument("file", help="a jemalloc .heap dump")
+    report.add_argument("--collapsed", action="store_true", help="print folded stacks for flame-graph tools")
+    report.add_argument("--limit", type=int, default=20, help="rows of the table (default 20)")
+
+
+def _execute_prof(args: argparse.Namespace) -> int:
+    from . import runner
+
+    return runner.prof_report(args.file, collapsed=args.collapsed, limit=args.limit)
+
+
 SUBCOMMANDS: list[Subcommand] = [
     ("info", "print paths, flags and facts (same flags as `python -m jemalloc_sys`)", _configure_info, _execute_info),
+    ("run", "run a command under jemalloc (LD_PRELOAD), optionally with heap profiling", _configure_run, _execute_run),
+    ("preload-path", "print the path of the preload library (for LD_PRELOAD)", _configure_preload_path,
+     _execute_preload_path),
+    ("prof", "heap profile tools: `prof report FILE.heap [--collapsed]`", _configure_prof, _execute_prof),
 ]
 
 

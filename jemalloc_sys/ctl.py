@@ -109,7 +109,7 @@ def _types_doc(path: str) -> dict[str, Any]:
 
 def types_table() -> dict[str, Any]:
     """The shipped name -> type document (next to the active library; empty when none was shipped)."""
-    here = _record.library_dir().parent / TYPES_FILE
+    here = _record.package_dir() / TYPES_FILE
     return _types_doc(str(here if here.is_file() else _record.PACKAGE_DIR / TYPES_FILE))
 
 
