@@ -59,7 +59,12 @@ def prof_report(path: str, *, collapsed: bool = False, limit: int = 20) -> int:
         report = build_report(read(path))
     except JemallocError as exc:
         return _fail(str(exc))
-    print(_collapsed(report) if collapsed else format_text(report, limit=limit))
+    try:
+        print(_collapsed(report) if collapsed else format_text(report, limit=limit))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # `| head` closed the pipe: not an error; keep Python from complaining at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
