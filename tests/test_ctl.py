@@ -243,3 +243,38 @@ def test_process_allocator_refuses_when_malloc_is_not_jemalloc(stats_site: Path)
             "except errors.NotUnderJemallocError as exc:\n    print(json.dumps(str(exc)))\n")
     message = _child_json(stats_site, code, LD_PRELOAD="")
     assert message is not None and "not jemalloc" in message and "jemalloc-sys run" in message
+
+
+SWEEP_CODE = """
+import errno, json
+from jemalloc_sys import ctl, errors
+a = ctl.default()
+doc = ctl.types_table()
+# Queries answer about an input written in the same call (a pointer, a size); without one jemalloc
+# rightly says EINVAL, so they are not type checks.
+QUERIES = ("arenas.lookup", "thread.tcache.ncached_max.read_sizeclass")
+checked, wrong, skipped = 0, [], []
+for pattern, entry in sorted(doc["names"].items()):
+    if not entry["read"] or entry["type"] not in ctl.CTYPES or pattern in QUERIES or pattern.startswith(
+        ("experimental.", "arenas.create", "tcache.create")):
+        skipped.append(pattern)
+        continue
+    name = pattern.replace("*", "0")
+    try:
+        a.get(name)
+        checked += 1
+    except errors.WrongTypeError as exc:
+        wrong.append([name, str(exc)])
+    except errors.MallctlError:
+        checked += 1  # ENOENT/EFAULT/EAGAIN: the name resolved, the size was not the problem
+print(json.dumps({"checked": checked, "wrong": wrong, "skipped": len(skipped)}))
+"""
+
+
+@pytest.mark.build
+def test_every_derived_type_has_the_size_the_library_expects(stats_site: Path) -> None:
+    # jemalloc answers EINVAL when the buffer size differs from sizeof(type): reading every readable
+    # name with the derived type checks the whole table against the compiled library.
+    out = _child_json(stats_site, SWEEP_CODE)
+    assert out["wrong"] == []
+    assert out["checked"] > 300, out
