@@ -454,8 +454,10 @@ def _defining_object(process: ctypes.CDLL, symbol: str) -> str | None:
         address = ctypes.cast(getattr(process, symbol), ctypes.c_void_p).value
     except AttributeError:
         return None
-    libdl = ctypes.CDLL(ctypes.util.find_library("dl") or None)
-    dladdr = libdl.dladdr
+    try:
+        dladdr = process.dladdr  # in libc since glibc 2.34, found through the process's global scope
+    except AttributeError:
+        dladdr = ctypes.CDLL(ctypes.util.find_library("dl") or None).dladdr
     dladdr.argtypes = [ctypes.c_void_p, ctypes.POINTER(_DlInfo)]
     dladdr.restype = ctypes.c_int
     info = _DlInfo()

@@ -167,7 +167,7 @@ def test_profile_run_report_and_jeprof_agree(prof_site: Path, tmp_path: Path) ->
     top = folded.stdout.splitlines()[0]
     stack, _, size = top.rpartition(" ")
     assert stack.split(";")[-1] == "alloc_in_known_function" and int(size) == round(flat["alloc_in_known_function"])
-    assert stack.split(";")[0] in ("_start", "__libc_start_main")
+    assert len(stack.split(";")) > 3  # root first: the whole call chain, not just the allocating frame
 
 
 @pytest.mark.build
