@@ -232,8 +232,8 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
     """
     made: dict[tuple[tuple[str, str], ...], Path] = {}
 
-    def make(**env: str) -> Path:
-        key = tuple(sorted(env.items()))
+    def make(pattern: str = "jemalloc_sys-*.whl", **env: str) -> Path:
+        key = (("pattern", pattern), *sorted(env.items()))
         if key not in made:
             src = tmp_path_factory.mktemp("jemalloc-sys-src") / "src"
             shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
@@ -242,7 +242,7 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
             out = tmp_path_factory.mktemp("jemalloc-sys-wheel")
             run([sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-w", str(out), str(src)],
                 env=base_env(**env), timeout=1800)
-            (wheel,) = out.glob("jemalloc_sys-*.whl")
+            (wheel,) = out.glob(pattern)
             made[key] = wheel
             SOURCE_COPIES[wheel] = src
         return made[key]
@@ -363,11 +363,13 @@ def test_extension_works_with_debian_jemalloc_loaded_first(fresh_venv: Path) -> 
 
 
 HEAP_CODE = """
-import jemalloc_probe, sys
+import json, jemalloc_probe, jemalloc_sys, sys
 from jemalloc_sys import ctl
 held = [jemalloc_probe.hold(1 << 20) for _ in range(8)]
 ctl.default().write("prof.dump", "const char *", sys.argv[1])
-print(jemalloc_probe._probe.__file__)
+print(json.dumps({"variant": jemalloc_sys.variant(), "library": jemalloc_probe.library(),
+                  "module": jemalloc_probe._probe.__file__, "pkgconfig": jemalloc_sys.get_pkgconfig_dir(),
+                  "cmake": jemalloc_sys.get_cmake_dir()}))
 """
 
 
@@ -397,14 +399,26 @@ def bytes_from(dump: str, module_file: str) -> int:
 @pytest.mark.slow
 def test_extension_allocations_in_heap_dump_with_profiling_build(
         wheels: Callable[..., Path], consumer_wheel: Path, tmp_path: Path) -> None:
-    """The same consumer wheel, next to a profiling jemalloc-sys: its allocations show up in a heap dump."""
-    profiling = wheels(JEMALLOC_SYS_FEATURES="profiling,stats")
-    venv = make_venv(tmp_path / "venv", profiling, consumer_wheel)
+    """The consumer wheel built against the base, installed with the profiling variant (jemalloc-sys-profiling):
+
+    the extension is served by the active variant's library, and its allocations show up in a heap dump.
+    """
+    import json
+
+    base = wheels()
+    profiling = wheels("jemalloc_sys_profiling-*.whl", JEMALLOC_SYS_BUILD_VARIANT="profiling")
+    venv = make_venv(tmp_path / "venv", base, profiling, consumer_wheel)
     dump = tmp_path / "probe.heap"
     env = {**clean_run_env(), "_RJEM_MALLOC_CONF": "prof:true,lg_prof_sample:0"}
     proc = run([str(venv_python(venv)), "-c", HEAP_CODE, str(dump)], env=env, cwd=tmp_path)
-    module_file = proc.stdout.strip().splitlines()[-1]
-    assert bytes_from(dump.read_text(encoding="utf-8"), module_file) >= 8 << 20
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["variant"] == "profiling"
+    assert Path(out["library"]).parent.parent.name == "jemalloc_sys_profiling", out["library"]
+    assert bytes_from(dump.read_text(encoding="utf-8"), out["module"]) >= 8 << 20
+    # The link files follow the active variant too, and the companion holds no build path either.
+    assert (Path(out["pkgconfig"]) / "jemalloc-sys.pc").is_file() and "jemalloc_sys_profiling" in out["pkgconfig"]
+    assert (Path(out["cmake"]) / "jemalloc-sysConfig.cmake").is_file() and "jemalloc_sys_profiling" in out["cmake"]
+    assert_no_build_path(venv, ["jemalloc_sys_profiling"], SOURCE_COPIES[profiling])
 
 
 @needs_tarball
@@ -432,15 +446,18 @@ def test_scikit_build_core_finds_package_without_hints(base_wheel: Path, tmp_pat
 @pytest.mark.slow
 def test_installed_files_hold_no_build_path(fresh_venv: Path, base_wheel: Path) -> None:
     """Neither our package nor the consumer's holds the checkout, the build cache or the wheel's source copy."""
-    source_copy = SOURCE_COPIES[base_wheel]
+    assert_no_build_path(fresh_venv, ["jemalloc_sys", "jemalloc_probe"], SOURCE_COPIES[base_wheel])
+
+
+def assert_no_build_path(venv: Path, packages: list[str], source_copy: Path) -> None:
     needles = {str(p).encode() for p in (ROOT, CACHE_DIR, source_copy)}
-    (site,) = fresh_venv.glob("lib/python*/site-packages")
+    (site,) = venv.glob("lib/python*/site-packages")
     checked = 0
-    for pkg in ("jemalloc_sys", "jemalloc_probe"):
+    for pkg in packages:
         for path in (site / pkg).rglob("*"):
             if path.is_file() and "__pycache__" not in path.parts:
                 data = path.read_bytes()
                 leaked = [n.decode() for n in needles if n in data]
                 assert not leaked, f"{path} contains {leaked}"
                 checked += 1
-    assert checked >= 8
+    assert checked >= 4 * len(packages), checked
