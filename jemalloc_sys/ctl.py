@@ -98,11 +98,29 @@ class TypeInfo:
     write_ctype: str | None = None
 
 
+FALLBACK_TYPES: dict[str, tuple[str, bool, bool]] = {
+    # Only for a library packaged with JEMALLOC_OVERRIDE, which ships no derived table: the names the
+    # convenience methods use, typed as jemalloc's manual documents them (name -> type, read, write).
+    "version": ("const char *", True, False), "epoch": ("uint64_t", True, True),
+    "background_thread": ("bool", True, True), "max_background_threads": ("size_t", True, True),
+    "config.stats": ("bool", True, False), "config.prof": ("bool", True, False), "opt.prof": ("bool", True, False),
+    **{f"stats.{n}": ("size_t", True, False)
+       for n in ("allocated", "active", "metadata", "resident", "mapped", "retained")},
+    "thread.allocated": ("uint64_t", True, False), "thread.deallocated": ("uint64_t", True, False),
+    "thread.allocatedp": ("uint64_t *", True, False), "thread.deallocatedp": ("uint64_t *", True, False),
+    "prof.active": ("bool", True, True), "prof.dump": ("const char *", False, True),
+    "prof.reset": ("size_t", False, True), "prof.lg_sample": ("size_t", True, False),
+    "arena.*.purge": ("", False, False), "arena.*.decay": ("", False, False),
+}
+
+
 @functools.cache
 def _types_doc(path: str) -> dict[str, Any]:
     file = Path(path)
     if not file.is_file():
-        return {"names": {}, "index": "*"}
+        log.info("no %s next to the library; using the small built-in table", TYPES_FILE)
+        names = {k: {"type": t or None, "read": r, "write": w} for k, (t, r, w) in FALLBACK_TYPES.items()}
+        return {"names": names, "index": "*", "fallback": True}
     doc: dict[str, Any] = json.loads(file.read_text(encoding="utf-8"))
     return doc
 
@@ -192,7 +210,7 @@ class Allocator:
         if ctype is None:
             info = self.type_of(name)
             if info is None:
-                if self.types.get("names"):
+                if not self.types.get("fallback"):
                     raise self._unknown(name)
                 raise WrongTypeError(errno.EINVAL, f"mallctl {name!r}: this library ships no type table"
                                      " (built with JEMALLOC_OVERRIDE?); pass the C type, e.g. read(name, 'size_t')",

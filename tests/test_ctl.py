@@ -278,3 +278,27 @@ def test_every_derived_type_has_the_size_the_library_expects(stats_site: Path) -
     out = _child_json(stats_site, SWEEP_CODE)
     assert out["wrong"] == []
     assert out["checked"] > 300, out
+
+
+@pytest.mark.build
+def test_without_a_shipped_table_the_core_names_still_work(stats_site: Path, tmp_path: Path) -> None:
+    # What a JEMALLOC_OVERRIDE package looks like to ctl: a library and a record, no derived table.
+    import shutil
+
+    site = tmp_path / "site"
+    shutil.copytree(stats_site, site)
+    (site / "jemalloc_sys" / "_mallctl_types.json").unlink()
+    code = """
+import json
+from jemalloc_sys import ctl, errors
+a = ctl.default()
+out = {"allocated": a.stats().allocated, "narenas": a.read("arenas.narenas", "unsigned")}
+try:
+    a.get("arenas.narenas")
+except errors.WrongTypeError as exc:
+    out["untyped"] = str(exc)
+print(json.dumps(out))
+"""
+    out = _child_json(site, code)
+    assert out["allocated"] > 0 and out["narenas"] >= 1
+    assert "ships no type table" in out["untyped"] and "read(name, 'size_t')" in out["untyped"]
