@@ -461,3 +461,32 @@ def assert_no_build_path(venv: Path, packages: list[str], source_copy: Path) -> 
                 assert not leaked, f"{path} contains {leaked}"
                 checked += 1
     assert checked >= 4 * len(packages), checked
+
+
+@needs_tarball
+@pytest.mark.build
+@pytest.mark.slow
+def test_meson_finds_us_through_pypi_pkgconf_without_hints(base_wheel: Path, tmp_path: Path) -> None:
+    """PyPI's pkgconf reads our ``pkg_config`` entry point: meson's dependency() works with no PKG_CONFIG_PATH.
+
+    pkgconf is installed into the test's own venv only: installed globally, its
+    ``pkg-config`` would shadow the system one for everybody on the machine.
+    """
+    meson = need_tool("meson")
+    venv = make_venv(tmp_path / "venv", base_wheel, system_site=True)
+    pip = subprocess.run([str(venv_python(venv)), "-m", "pip", "install", "-q", "pkgconf"], capture_output=True,
+                         text=True, env=clean_run_env(), timeout=600)
+    if pip.returncode != 0:
+        pytest.skip(f"cannot install pkgconf from PyPI here: {pip.stderr.strip().splitlines()[-1:]}")
+    # pkgconf's ``pkgconf-pypi`` command is the one that adds the entry points' folders (its plain
+    # ``pkg-config`` does not); meson takes the command from $PKG_CONFIG.
+    env = {k: v for k, v in clean_run_env().items() if k != "PKG_CONFIG_PATH"}
+    env["PKG_CONFIG"] = str(venv / "bin" / "pkgconf-pypi")
+    project = copy_consumer("meson", tmp_path)
+    build = tmp_path / "build"
+    setup = run([meson, "setup", str(build), str(project)], env=env)
+    assert re.search(r"Run-time dependency jemalloc-sys found: YES 5\.3\.1", setup.stdout), setup.stdout
+    run([meson, "compile", "-C", str(build)], env=env)
+    out = probe_output(run([str(build / "probe")], env=clean_run_env()).stdout)
+    (site,) = venv.glob("lib/python*/site-packages")
+    assert Path(out["library"]).resolve() == (site / "jemalloc_sys" / "lib" / "libjemalloc_sys.so.2").resolve()
