@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 
@@ -19,10 +20,17 @@ def _cflags() -> str:
 
 
 def _libs() -> str:
-    libdir = shlex.quote(jemalloc_sys.get_library_dir())
-    stem = _record.record()["library"].split(".")[0].removeprefix("lib")
+    libdir = jemalloc_sys.get_library_dir()
+    library: str = _record.record()["library"]
+    rpath = f"-Wl,-rpath,{shlex.quote(libdir)}"
+    if library.endswith(".dylib"):
+        # ld64 has no linker scripts and a wheel no lib<stem>.dylib symlink: name the file (not tested here).
+        return f"{shlex.quote(os.path.join(libdir, library))} {rpath}"
+    stem = library.split(".")[0].removeprefix("lib")
+    if library.endswith(".dll"):
+        return f"-L{shlex.quote(libdir)} -l{stem}"  # Windows: no rpath; load() adds the DLL folder (not tested here)
     # -l finds lib<stem>.so, a linker script naming the real file: a wheel cannot hold symlinks.
-    return f"-L{libdir} -l{stem} -Wl,-rpath,{libdir}"
+    return f"-L{shlex.quote(libdir)} -l{stem} {rpath}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -104,6 +104,19 @@ def test_unknown_library_shape_is_refused() -> None:
         downstream.link_style("libjemalloc.a")
 
 
+@pytest.mark.parametrize(("library", "libs"), [
+    ("libjemalloc_sys.so.2", "-L/x/lib -ljemalloc_sys -Wl,-rpath,/x/lib"),
+    ("libjemalloc_sys.2.dylib", "/x/lib/libjemalloc_sys.2.dylib -Wl,-rpath,/x/lib"),
+    ("jemalloc_sys.dll", "-L/x/lib -ljemalloc_sys"),
+])
+def test_cli_libs_per_library_shape(monkeypatch: pytest.MonkeyPatch, library: str, libs: str) -> None:
+    from jemalloc_sys import __main__ as cli
+
+    monkeypatch.setattr(cli._record, "record", lambda: {"library": library})
+    monkeypatch.setattr(cli.jemalloc_sys, "get_library_dir", lambda: "/x/lib")
+    assert cli._libs() == libs
+
+
 def test_cmake_config_has_no_absolute_path(tmp_path: Path) -> None:
     config, version = downstream.write_cmake_config(tmp_path / "lib" / "cmake" / "jemalloc-sys",
                                                     library="libjemalloc_sys.so.2", version="5.3.1")
