@@ -99,19 +99,19 @@ def _run_logged(cmd: list[str], *, cwd: Path, env: dict[str, str], log_path: Pat
     with log_path.open("w", encoding="utf-8") as fh:
         fh.write("$ " + shlex.join(cmd) + "\n")
         fh.flush()
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, errors="replace")
-        assert proc.stdout is not None
-        try:
-            for line in proc.stdout:
-                fh.write(line)
-                if on_line is not None:
-                    on_line(line.rstrip("\n"))
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            raise
-        return proc.wait()
+        with subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, errors="replace") as proc:
+            assert proc.stdout is not None
+            try:
+                for line in proc.stdout:
+                    fh.write(line)
+                    if on_line is not None:
+                        on_line(line.rstrip("\n"))
+            except BaseException:
+                # Ctrl-C or a crash in our code: stop make now rather than leave it writing.
+                proc.kill()
+                raise
+            return proc.wait()
 
 
 _UNIT = re.compile(r"\s-c\s.*?(\S+/src/\S+\.c)\b|\s-c\s(?:.*\s)?(\S+\.c)\s*$")
@@ -197,9 +197,9 @@ def build_jemalloc(
     if record_path.is_file():
         if not (entry / mallctl_types.FILE_NAME).is_file():
             mallctl_types.write(src.tree, entry)  # an entry cached before the table existed
-        record = json.loads(record_path.read_text(encoding="utf-8"))
-        report(f"jemalloc {record['jemalloc_version']} ({flavour}): reusing build {entry}")
-        return BuildResult(root=entry, library=entry / "lib" / record["library"], record=record,
+        cached: dict[str, Any] = json.loads(record_path.read_text(encoding="utf-8"))
+        report(f"jemalloc {cached['jemalloc_version']} ({flavour}): reusing build {entry}")
+        return BuildResult(root=entry, library=entry / "lib" / cached["library"], record=cached,
                            reused=True, seconds=time.monotonic() - started)
 
     lib_name = shared_library_name(tc.host, f"jemalloc{plan.install_suffix}")
@@ -223,7 +223,8 @@ def build_jemalloc(
         defs = _read_defines(objdir / "include" / "jemalloc" / "internal" / "jemalloc_internal_defs.h")
 
         make_cmd = [tc.make, *_jobs(settings), "build_lib_shared"]
-        units = sum(1 for _ in (src.tree / "src").glob("*.c"))
+        # Each source is compiled twice: once to list its symbols (private namespace), once for the library.
+        units = 2 * sum(1 for _ in (src.tree / "src").glob("*.c"))
         report(f"jemalloc {mf.version} ({flavour}): $ {shlex.join(make_cmd)}")
         status = _run_logged(make_cmd, cwd=objdir, env=env, log_path=scratch / "make.log",
                              on_line=_progress(report, units))
@@ -233,6 +234,9 @@ def build_jemalloc(
                 detail=f"$ {shlex.join(make_cmd)}\n  (in {objdir})\n--- make output ---\n"
                 + _tail(scratch / "make.log", 40),
             )
+
+        if settings.run_jemalloc_tests:
+            _run_upstream_tests(tc.make, settings, objdir, env, scratch, report)
 
         (scratch / "lib").mkdir()
         shutil.copy2(objdir / "lib" / lib_name, scratch / "lib" / lib_name)
@@ -270,6 +274,21 @@ def build_jemalloc(
     seconds = time.monotonic() - started
     report(f"jemalloc {version} ({flavour}): built {lib_name} in {seconds:.0f}s")
     return BuildResult(root=entry, library=entry / "lib" / lib_name, record=record, reused=False, seconds=seconds)
+
+
+def _run_upstream_tests(make: str, settings: BuildSettings, objdir: Path, env: dict[str, str],
+                        scratch: Path, report: Reporter) -> None:
+    """jemalloc's own ``make check`` (unit, integration, stress) against this exact configuration."""
+    cmd = [make, *_jobs(settings), "check"]
+    report(f"jemalloc: running upstream tests: $ {shlex.join(cmd)}")
+    status = _run_logged(cmd, cwd=objdir, env=env, log_path=scratch / "check.log")
+    summary = [line for line in _tail(scratch / "check.log", 400).splitlines() if "Test suite summary" in line
+               or line.startswith(("pass:", "skip:", "fail:"))]
+    for line in summary:
+        report("  " + line)
+    if status != 0:
+        raise MakeError(f"jemalloc's own test suite failed (exit {status}); the end of its output follows",
+                        detail=f"$ {shlex.join(cmd)}\n  (in {objdir})\n" + _tail(scratch / "check.log", 60))
 
 
 def _int_or_none(text: str | None) -> int | None:

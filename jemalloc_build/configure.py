@@ -131,6 +131,13 @@ def plan(
     quantum = lg["lg_quantum"]
     if quantum is not None and page is not None and quantum >= page:
         raise SettingError(f"JEMALLOC_SYS_WITH_LG_QUANTUM={quantum} must be below lg_page={page}")
+    if quantum == 3 and "debug" in chosen:
+        # jemalloc 5.3.1's debug build asserts SC_LG_TINY_MAXCLASS <= ... at start-up; with lg_quantum=3
+        # that macro is -1, compared as size_t, so every process aborts (seen here, src/jemalloc.c:1202).
+        raise SettingError(
+            "JEMALLOC_SYS_WITH_LG_QUANTUM=3 cannot be combined with the debug feature (jemalloc 5.3.1's debug"
+            " assertions abort at start-up with an 8-byte quantum); use 4, or drop debug"
+        )
     flags = {f.name.removeprefix("with_"): f.metadata["configure"] for f in setting_fields() if f.name.startswith("with_lg")}
     for name, value in lg.items():
         if value is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -104,7 +105,10 @@ def run_python(site: Path | None, code: str, *, env: dict[str, str] | None = Non
     full_env = dict(os.environ if env is None else env)
     if site is not None:
         full_env["PYTHONPATH"] = os.pathsep.join([str(site), full_env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    proc = subprocess.run([sys.executable, "-c", code], env=full_env, capture_output=True, text=True, timeout=timeout)
+    # cwd matters: `python -c` puts the current folder first on sys.path, and the checkout's
+    # own (unbuilt) jemalloc_sys must not shadow the package under test.
+    proc = subprocess.run([sys.executable, "-c", code], env=full_env, capture_output=True, text=True,
+                          timeout=timeout, cwd=site or Path(tempfile.gettempdir()))
     if check and proc.returncode != 0:
         raise AssertionError(f"child failed ({proc.returncode}):\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
     return proc
