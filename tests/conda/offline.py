@@ -61,19 +61,62 @@ def render(platforms: list[str]) -> dict[str, Any]:
     return out
 
 
+class _Log:
+    """rattler-build's progress events, as plain lines on stderr (the test shows them when a build fails)."""
+
+    def on_download_start(self, event: Any) -> None:
+        print(f"download {event.url}", file=sys.stderr)
+
+    def on_download_progress(self, event: Any) -> None:
+        pass
+
+    def on_download_complete(self, event: Any) -> None:
+        pass
+
+    def on_build_step(self, event: Any) -> None:
+        print(f"[{event.step_name}] {event.message}", file=sys.stderr)
+
+    def on_log(self, event: Any) -> None:
+        print(f"{event.level}: {event.message}", file=sys.stderr)
+
+
+def stage_tree(dest: Path) -> Path:
+    """Copy the checkout's files (tracked and untracked, minus ignored ones) to ``dest``; return its recipe.
+
+    The recipe's ``path: ..`` source is walked by rattler-build; a snapshot keeps the
+    build independent of anything else writing into the checkout meanwhile, much as
+    an sdist would be.
+    """
+    import shutil
+    import subprocess
+
+    listing = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                             capture_output=True, check=False)
+    if listing.returncode == 0:
+        for rel in filter(None, listing.stdout.decode().split("\0")):
+            src = ROOT / rel
+            if src.is_file():
+                (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, dest / rel)
+    else:  # not a git checkout (an unpacked sdist): everything but build outputs
+        shutil.copytree(ROOT, dest, ignore=shutil.ignore_patterns("build", "dist", ".git", "__pycache__", "*.egg-info"))
+    return dest / "recipe" / "recipe.yaml"
+
+
 def build(work: Path, variants: list[str]) -> dict[str, Any]:
     from rattler_build import Package, PlatformConfig, RenderConfig, Stage0Recipe, ToolConfiguration
 
     subdir = "linux-64"
+    recipe_file = stage_tree(work / "tree")
     channel = work / "channel"
     output = work / "out"
     started = time.monotonic()
     channel_mod.make_channel(channel, subdir=subdir)
     overrides = {**channel_mod.variant_overrides(subdir), "jemalloc_variant": variants}
-    recipe = Stage0Recipe.from_file(RECIPE)
+    recipe = Stage0Recipe.from_file(recipe_file)
     results = recipe.run_build(
         _variant_config(subdir, overrides), tool_config=ToolConfiguration(test_strategy="native"),
-        output_dir=output, channels=[channel.as_uri()],
+        output_dir=output, channels=[channel.as_uri()], progress_callback=_Log(),
         render_config=RenderConfig(platform=PlatformConfig(target_platform=subdir)),
     )
     built = sorted({str(p) for r in results for p in r.packages})

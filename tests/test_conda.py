@@ -1,0 +1,299 @@
+"""The conda recipe (``recipe/``): renders everywhere, builds and tests offline, installs the way users would.
+
+Everything runs without network: rattler-build and py-rattler run in a child
+process inside a fresh network namespace (``unshare -n``: only ``lo``), and
+every requirement comes from a ``file://`` channel of stand-ins for this
+machine's own tools (``tests/conda/channel.py``). One real linux-64 build of
+two variants (``base`` and ``profiling``) serves every test below; the builder
+cache is shared with the rest of the suite, so both libraries are usually reused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomllib
+from conftest import CACHE_DIR, ROOT, TARBALL
+
+rattler_build = pytest.importorskip("rattler_build", reason="py-rattler-build is in ci/requirements-test.txt")
+rattler = pytest.importorskip("rattler", reason="py-rattler is in ci/requirements-test.txt")
+yaml = pytest.importorskip("yaml", reason="pyyaml is in ci/requirements-test.txt")
+
+
+RECIPE_DIR = ROOT / "recipe"
+DRIVER = ROOT / "tests" / "conda" / "offline.py"
+PLATFORMS = ("linux-64", "linux-aarch64", "osx-64", "osx-arm64", "win-64")
+BUILT_VARIANTS = ("base", "profiling")
+COMPILER = {"linux-64": "gcc_linux-64", "linux-aarch64": "gcc_linux-aarch64", "osx-64": "clang_osx-64",
+            "osx-arm64": "clang_osx-arm64", "win-64": "gcc_win-64"}
+
+
+def _offline_prefix() -> list[str]:
+    """``unshare -n`` when this process may create a network namespace (root, or user namespaces)."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return []
+    for cmd in ([unshare, "-n"], [unshare, "-rn"]):
+        if subprocess.run([*cmd, "true"], capture_output=True).returncode == 0:
+            return cmd
+    return []
+
+
+OFFLINE = _offline_prefix()
+
+
+def run_driver(tmp: Path, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    out = tmp / "driver.json"
+    full_env = dict(os.environ if env is None else env)
+    full_env["PYTHONPATH"] = str(ROOT)
+    proc = subprocess.run([*OFFLINE, sys.executable, str(DRIVER), args[0], str(out), *args[1:]], env=full_env,
+                          capture_output=True, text=True, timeout=3000)
+    if proc.returncode != 0:
+        raise AssertionError(f"offline driver failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
+    doc: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return doc
+
+
+# --------------------------------------------------------------------------- recipe vs project
+
+
+def _recipe() -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.safe_load((RECIPE_DIR / "recipe.yaml").read_text(encoding="utf-8"))
+    return doc
+
+
+def test_recipe_context_matches_the_project() -> None:
+    """Version, tarball name and sha256 are written in the recipe once; they must equal the project's."""
+    context = _recipe()["context"]
+    version = re.search(r'__version__ = "([^"]+)"', (ROOT / "jemalloc_sys" / "_version.py").read_text())
+    assert version is not None and context["version"] == version.group(1)
+    manifest = tomllib.loads((ROOT / "vendor" / "jemalloc" / "manifest.toml").read_text())["jemalloc"]
+    tarball = manifest["tarballs"][0]
+    assert context["jemalloc_tarball"] == tarball["filename"]
+    assert context["jemalloc_sha256"] == tarball["sha256"]
+    assert any(url in context["jemalloc_url"] for url in tarball["urls"])
+
+
+def test_variants_are_the_builders_variants() -> None:
+    from jemalloc_build import variants
+
+    declared = yaml.safe_load((RECIPE_DIR / "variants.yaml").read_text(encoding="utf-8"))["jemalloc_variant"]
+    assert declared == [v.name for v in variants.VARIANTS]
+
+
+def test_no_configure_flag_is_spelled_in_the_recipe() -> None:
+    """The recipe names a variant; features and configure flags come from the builder only."""
+    flag = re.compile(r"--(?:enable|disable|with|without)-[a-z]")
+    for path in RECIPE_DIR.rglob("*"):
+        if path.is_file():
+            assert not flag.search(path.read_text(encoding="utf-8", errors="replace")), path
+
+
+# --------------------------------------------------------------------------- render
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return run_driver(tmp_path_factory.mktemp("render"), "render", *PLATFORMS)
+
+
+def test_render_ran_without_network(rendered: dict[str, Any]) -> None:
+    if not OFFLINE:
+        pytest.skip("cannot create a network namespace here (unshare -n); the render ran with the host network")
+    assert rendered["interfaces"] == ["lo"]
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_recipe_renders(rendered: dict[str, Any], platform: str) -> None:
+    rows = rendered["result"][platform]
+    libs = {r["variant"]["jemalloc_variant"]: r for r in rows if r["name"] == "libjemalloc-sys"}
+    assert sorted(libs) == sorted(yaml.safe_load((RECIPE_DIR / "variants.yaml").read_text())["jemalloc_variant"])
+    for name, row in libs.items():
+        assert row["build_string"].startswith(f"{name}_h"), row["build_string"]
+        requirements = row["recipe"]["requirements"]
+        assert requirements["build"][0] == COMPILER[platform]
+        assert f"jemalloc-sys-variant ==5.3.1.0 {name}" in requirements["run"]
+        assert requirements["run_exports"], "downstream recipes need the run_exports pin"
+        env = row["recipe"]["build"]["script"]["env"]
+        assert env["JEMALLOC_VARIANT"] == name
+    mutexes = {r["build_string"] for r in rows if r["name"] == "jemalloc-sys-variant"}
+    assert mutexes == set(libs)
+    python = {json.dumps(r["recipe"]["requirements"], sort_keys=True) for r in rows if r["name"] == "jemalloc-sys"}
+    assert len(python) == 1, "the Python package must not depend on the variant"
+    assert all(r["noarch"].lower().startswith("python") for r in rows if r["name"] == "jemalloc-sys")
+
+
+# --------------------------------------------------------------------------- the real build
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    if TARBALL is None:
+        pytest.skip("no pinned jemalloc tarball: set JEMALLOC_SYS_SOURCE to it")
+    work = tmp_path_factory.mktemp("conda-build")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JEMALLOC_SYS_", "JEMALLOC_OVERRIDE"))}
+    env["JEMALLOC_SYS_TARBALL_URL"] = TARBALL.resolve().as_uri()
+    env["JEMALLOC_SYS_CACHE_DIR"] = str(CACHE_DIR)
+    doc = run_driver(work, "build", str(work), *BUILT_VARIANTS, env=env)
+    doc["work"] = work
+    return doc
+
+
+def _artifact(built: dict[str, Any], name: str, build_prefix: str = "") -> Path:
+    found = [Path(p) for p in built["result"]["packages"]
+             if Path(p).name.startswith(f"{name}-5.3.1.0-{build_prefix}")]
+    assert len(found) == 1, (name, build_prefix, built["result"]["packages"])
+    return found[0]
+
+
+@pytest.mark.build
+def test_build_ran_without_network(built: dict[str, Any]) -> None:
+    if not OFFLINE:
+        pytest.skip("cannot create a network namespace here (unshare -n); the build used file:// channels only")
+    assert built["interfaces"] == ["lo"]
+
+
+@pytest.mark.build
+def test_artifacts_are_real_conda_packages(built: dict[str, Any]) -> None:
+    names = sorted(Path(p).name for p in built["result"]["packages"])
+    expected = {"jemalloc-sys-5.3.1.0-py"} | {f"libjemalloc-sys-5.3.1.0-{v}_h" for v in BUILT_VARIANTS} | {
+        f"jemalloc-sys-variant-5.3.1.0-{v}.conda" for v in BUILT_VARIANTS}
+    assert len(names) == len(expected)
+    for stem in expected:
+        assert sum(n.startswith(stem) for n in names) == 1, (stem, names)
+    for path in map(Path, built["result"]["packages"]):
+        assert path.suffix == ".conda"
+        with zipfile.ZipFile(path) as archive:  # .conda: a zip of metadata.json and two zstd tarballs
+            members = archive.namelist()
+        assert "metadata.json" in members
+        assert any(m.startswith("pkg-") and m.endswith(".tar.zst") for m in members)
+        assert any(m.startswith("info-") and m.endswith(".tar.zst") for m in members)
+
+
+@pytest.mark.build
+@pytest.mark.parametrize("variant", BUILT_VARIANTS)
+def test_library_package_contents(built: dict[str, Any], variant: str) -> None:
+    package = rattler_build.Package.from_file(_artifact(built, "libjemalloc-sys", variant))
+    files = set(package.files)
+    for required in ("lib/libjemalloc_sys.so.2", "lib/libjemalloc_sys.so", "lib/pkgconfig/jemalloc-sys.pc",
+                     "include/jemalloc_sys/jemalloc/jemalloc.h", "share/jemalloc-sys/build-record.json"):
+        assert required in files, (required, sorted(files))
+    assert not [f for f in files if f.endswith(".a")], "no static library"
+    assert ("bin/jeprof" in files) == (variant == "profiling")
+    assert package.depends == [f"jemalloc-sys-variant ==5.3.1.0 {variant}"]
+    assert package.build_string.startswith(f"{variant}_h")
+
+
+@pytest.mark.build
+def test_python_package_carries_no_library(built: dict[str, Any]) -> None:
+    package = rattler_build.Package.from_file(_artifact(built, "jemalloc-sys", "py"))
+    assert package.noarch == "python"
+    assert "site-packages/jemalloc_sys/__init__.py" in package.files
+    native = [f for f in package.files if f.endswith((".so", ".so.2", ".dll", ".dylib", "_build_record.json"))]
+    assert native == []
+    assert any(d.startswith("libjemalloc-sys >=5.3.1.0") for d in package.depends), package.depends
+
+
+@pytest.mark.build
+def test_recipe_tests_pass_on_the_artifacts(built: dict[str, Any]) -> None:
+    """rattler-build ran the recipe's tests during the build; the driver ran them again from the files."""
+    tests = built["result"]["tests"]
+    outputs = {Path(path).name: results for path, results in tests.items()}
+    for name, results in outputs.items():
+        assert all(r["success"] for r in results), (name, [r["output"][-2000:] for r in results])
+    for variant in BUILT_VARIANTS:
+        lib = outputs[_artifact(built, "libjemalloc-sys", variant).name]
+        text = "\n".join(r["output"] for r in lib)
+        assert "libjemalloc-sys: OK" in text
+        assert f"config.prof={int(variant == 'profiling')}" in text
+        assert "allocated through jemalloc 5.3.1-" in text
+    py = "\n".join(r["output"] for r in outputs[_artifact(built, "jemalloc-sys", "py").name])
+    assert "python imports test passed" in py
+    assert re.search(r"jemalloc_sys 5\.3\.1\.0: variant base, .* library \S+/lib/libjemalloc_sys\.so\.2", py), py
+
+
+# --------------------------------------------------------------------------- installed like a user would
+
+
+def _install(built: dict[str, Any], prefix: Path, specs: list[str]) -> list[str]:
+    """Solve ``specs`` against the build output and the stand-in channel, and install them into ``prefix``."""
+    channels = [Path(built["result"]["output"]).as_uri(), Path(built["result"]["channel"]).as_uri()]
+
+    async def go() -> list[str]:
+        # Lenient parsing, as conda's command line reads `name=version=build`.
+        match_specs = [rattler.MatchSpec(spec, strict=False) for spec in specs]
+        records = await rattler.solve(channels, match_specs, platforms=["linux-64", "noarch"],
+                                      virtual_packages=rattler.VirtualPackage.detect())
+        await rattler.install(records, target_prefix=prefix, cache_dir=prefix.parent / "pkgs", show_progress=False)
+        return sorted(f"{r.name.normalized}={r.build}" for r in records)
+
+    return asyncio.run(go())
+
+
+def _build_id(path: Path) -> str:
+    readelf = shutil.which("readelf")
+    if readelf is None:
+        pytest.skip("readelf (binutils, in ci/apt-packages.txt) is needed to compare build ids")
+    out = subprocess.run([readelf, "-n", str(path)], capture_output=True, text=True, check=True).stdout
+    match = re.search(r"Build ID: ([0-9a-f]+)", out)
+    assert match is not None, f"{path} has no GNU build-id note"
+    return match.group(1)
+
+
+_PROBE = """
+import hashlib, json, jemalloc_sys
+from jemalloc_sys import ctl
+a = ctl.default()
+lib = jemalloc_sys.library_path()
+print(json.dumps({
+    "variant": jemalloc_sys.variant(), "features": sorted(jemalloc_sys.features()),
+    "config.prof": bool(a.read("config.prof", "bool")), "config.stats": bool(a.read("config.stats", "bool")),
+    "library": str(lib), "sha256": hashlib.sha256(lib.read_bytes()).hexdigest(),
+    "cache_key": jemalloc_sys.build_info()["cache_key"], "include": jemalloc_sys.get_include(),
+    "pkgconfig": jemalloc_sys.get_pkgconfig_dir(), "package": jemalloc_sys.__file__,
+}))
+"""
+
+
+@pytest.mark.build
+@pytest.mark.parametrize(("specs", "variant"), [
+    (["jemalloc-sys"], "base"),
+    (["jemalloc-sys", "jemalloc-sys-variant=*=profiling"], "profiling"),
+    (["jemalloc-sys", "libjemalloc-sys=*=profiling*"], "profiling"),
+])
+def test_installed_prefix(built: dict[str, Any], tmp_path: Path, specs: list[str], variant: str) -> None:
+    """The README's install lines, into a fresh prefix: the variant asked for, and nothing else, is what runs."""
+    prefix = tmp_path / "env"
+    installed = _install(built, prefix, specs)
+    assert f"libjemalloc-sys={variant}_h" in " ".join(installed), installed
+    # From an empty folder: `python -c` puts the working folder first, which must not be this checkout.
+    proc = subprocess.run([str(prefix / "bin" / "python"), "-c", _PROBE], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    assert proc.returncode == 0, proc.stderr
+    facts = json.loads(proc.stdout)
+    assert facts["variant"] == variant
+    assert facts["config.prof"] is (variant == "profiling")
+    assert facts["config.prof"] is ("profiling" in facts["features"])
+    assert Path(facts["library"]) == prefix / "lib" / "libjemalloc_sys.so.2"
+    assert Path(facts["include"]) == prefix / "include" / "jemalloc_sys"
+    assert Path(facts["pkgconfig"]) == prefix / "lib" / "pkgconfig"
+    assert Path(facts["package"]).is_relative_to(prefix / "lib")
+    # The very library the builder made for the wheels (the same cache entry): same link output
+    # (GNU build-id); rattler-build's relocation step only adds an RPATH of $ORIGIN/.
+    entry = CACHE_DIR / "builds" / f"inprocess-{facts['cache_key']}" / "lib" / "libjemalloc_sys.so.2"
+    assert entry.is_file(), entry
+    installed_lib = Path(facts["library"])
+    assert _build_id(installed_lib) == _build_id(entry)
+    assert facts["sha256"] == hashlib.sha256(installed_lib.read_bytes()).hexdigest()
+    assert (prefix / "bin" / "jemalloc-sys").is_file(), "the console script of the noarch package"
