@@ -89,7 +89,7 @@ def build_and_install(prefix: Path, *, variant: str = "") -> Installed:
     from . import variants
     from .setuptools_ext import build_all
 
-    chosen = variants.get(variant) if variant else None
+    chosen = variants.get(variant, source="--variant") if variant else None
     if chosen is not None:
         # The builder reads features from the environment; this process is the CLI's own.
         os.environ["JEMALLOC_SYS_FEATURES"] = variants.merged_features(
@@ -153,9 +153,12 @@ def install(results: dict[str, BuildResult], prefix: Path, *, variant: str | Non
         symbol_prefix=main.record.get("symbol_prefix") or "", features=main.record.get("features") or ()))
     if variant is not None:
         record["variant"] = variant
-    # Paths relative to the prefix, so the record stays true wherever conda relocates the environment.
-    record["layout"] = {"lib": _library_folder(main.library.name), "include": LAYOUT.include,
-                        "bin": LAYOUT.bin, "pkgconfig": LAYOUT.pkgconfig}
+    # Paths relative to the record's own folder, so the record stays true wherever conda moves the
+    # environment; jemalloc_sys._record treats that folder as its package folder.
+    up = "/".join([".."] * len(Path(LAYOUT.share).parts))
+    record["layout"] = {key: f"{up}/{value}" for key, value in (
+        ("lib", _library_folder(main.library.name)), ("include", LAYOUT.include), ("bin", LAYOUT.bin),
+        ("pkgconfig", LAYOUT.pkgconfig))}
     _rewrite_record(prefix, record)
     written.append(prefix / LAYOUT.share / RECORD_NAME)
     return Installed(files=written, record=record)

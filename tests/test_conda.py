@@ -297,3 +297,45 @@ def test_installed_prefix(built: dict[str, Any], tmp_path: Path, specs: list[str
     assert _build_id(installed_lib) == _build_id(entry)
     assert facts["sha256"] == hashlib.sha256(installed_lib.read_bytes()).hexdigest()
     assert (prefix / "bin" / "jemalloc-sys").is_file(), "the console script of the noarch package"
+
+
+# --------------------------------------------------------------------------- the builder's install command
+
+
+def test_install_rejects_an_unknown_variant(tmp_path: Path, clean_env: dict[str, str]) -> None:
+    prefix = tmp_path / "prefix"
+    proc = subprocess.run([sys.executable, "-m", "jemalloc_build", "install", "--prefix", str(prefix),
+                           "--variant", "profilng"], cwd=ROOT, env=clean_env, capture_output=True, text=True)
+    assert proc.returncode == 3, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "--variant='profilng'" in lines[0] and "did you mean 'profiling'" in lines[0]
+    assert "base, stats, profiling, debug" in lines[0]
+    assert not prefix.exists(), "nothing may be left behind"
+
+
+@pytest.mark.build
+def test_install_into_a_prefix(tmp_path: Path, clean_env: dict[str, str]) -> None:
+    """What the recipe's build.sh runs, outside conda: a usual prefix layout, found by pkg-config."""
+    prefix = tmp_path / "usr"
+    proc = subprocess.run([sys.executable, "-m", "jemalloc_build", "install", "--prefix", str(prefix),
+                           "--variant", "base"], cwd=ROOT, env=clean_env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    listed = {Path(line).relative_to(prefix).as_posix() for line in proc.stdout.split()}
+    assert {"lib/libjemalloc_sys.so.2", "lib/libjemalloc_sys.so", "lib/pkgconfig/jemalloc-sys.pc",
+            "include/jemalloc_sys/jemalloc/jemalloc.h", "share/jemalloc-sys/build-record.json",
+            "share/jemalloc-sys/COPYING.jemalloc"} <= listed
+    assert os.readlink(prefix / "lib" / "libjemalloc_sys.so") == "libjemalloc_sys.so.2"
+    record = json.loads((prefix / "share" / "jemalloc-sys" / "build-record.json").read_text())
+    assert record["variant"] == "base"
+    for key, folder in (("lib", "lib"), ("include", "include/jemalloc_sys"), ("bin", "bin")):
+        assert (prefix / "share" / "jemalloc-sys" / record["layout"][key]).resolve() == (prefix / folder).resolve()
+    pc_text = (prefix / "lib" / "pkgconfig" / "jemalloc-sys.pc").read_text()
+    assert str(tmp_path) not in pc_text, "the .pc file must be relocatable"
+    pkg_config = shutil.which("pkg-config")
+    if pkg_config is None:
+        pytest.skip("pkg-config (pkgconf, in ci/apt-packages.txt) is needed to read the .pc file")
+    flags = subprocess.run([pkg_config, "--cflags", "--libs", "jemalloc-sys"], capture_output=True, text=True,
+                           check=True, env={**clean_env, "PKG_CONFIG_PATH": str(prefix / "lib" / "pkgconfig")}).stdout
+    assert f"-I{prefix}/lib/pkgconfig/../../include/jemalloc_sys" in flags
+    assert "-ljemalloc_sys" in flags
