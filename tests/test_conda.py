@@ -296,7 +296,11 @@ def test_installed_prefix(built: dict[str, Any], tmp_path: Path, specs: list[str
     installed_lib = Path(facts["library"])
     assert _build_id(installed_lib) == _build_id(entry)
     assert facts["sha256"] == hashlib.sha256(installed_lib.read_bytes()).hexdigest()
-    assert (prefix / "bin" / "jemalloc-sys").is_file(), "the console script of the noarch package"
+    # The noarch package's console script, made by the installer; it finds the preload library in the prefix.
+    script = subprocess.run([str(prefix / "bin" / "jemalloc-sys"), "preload-path"], capture_output=True,
+                            text=True, timeout=60, cwd=tmp_path)
+    assert script.returncode == 0, script.stderr
+    assert Path(script.stdout.strip()) == prefix / "lib" / "libjemalloc_sys_preload.so.2"
 
 
 # --------------------------------------------------------------------------- the builder's install command

@@ -79,6 +79,7 @@ def machine_stubs(subdir: str, *, cc: str) -> list[Stub]:
              summary=f"stand-in python: runs {sys.executable} with this environment's site-packages",
              files={"bin/python": _python_wrapper(sys.executable, py),
                     "bin/python3": _python_wrapper(sys.executable, py),
+                    f"bin/python{py}": _python_wrapper(sys.executable, py),  # noarch entry points use this name
                     f"lib/python{py}/site-packages/README.machine": "site-packages of the stand-in python\n"}),
     ]
     for name in ("pip", "setuptools"):
