@@ -69,6 +69,21 @@ def _tail(path: Path, lines: int) -> str:
     return "\n".join(keep)
 
 
+def _config_log_excerpt(path: Path, lines: int = 50) -> str:
+    """The end of config.log's test transcript: the failing check and the compiler's complaint.
+
+    config.log ends with a dump of cache variables and confdefs.h that says nothing
+    about the failure, so the tail is taken from before that dump.
+    """
+    if not path.is_file():
+        return "(no config.log)"
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if os.environ.get("CI"):
+        return text
+    transcript = text.split("## ---------------- ##\n## Cache variables. ##", 1)[0]
+    return "\n".join(transcript.rstrip().splitlines()[-lines:])
+
+
 def _cache_key(plan: configure.ConfigurePlan, tc: toolchain.Toolchain, src: source.Source) -> str:
     material = {
         "builder": BUILDER_VERSION,
@@ -216,8 +231,9 @@ def build_jemalloc(
         if status != 0:
             raise ConfigureError(
                 f"jemalloc configure failed (exit {status}); the command and the end of config.log follow",
-                detail=f"$ {shlex.join(cmd)}\n  (in {objdir}, CC={env['CC']})\n--- config.log ---\n"
-                + _tail(objdir / "config.log", 60),
+                detail=f"$ {shlex.join(cmd)}\n  (in {objdir}, CC={env['CC']})\n"
+                + _tail(scratch / "configure.log", 3) + "\n--- config.log ---\n"
+                + _config_log_excerpt(objdir / "config.log"),
             )
         version = _check_version(objdir, plan, mf)
         defs = _read_defines(objdir / "include" / "jemalloc" / "internal" / "jemalloc_internal_defs.h")
