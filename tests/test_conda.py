@@ -35,6 +35,17 @@ RECIPE_DIR = ROOT / "recipe"
 DRIVER = ROOT / "tests" / "conda" / "offline.py"
 PLATFORMS = ("linux-64", "linux-aarch64", "osx-64", "osx-arm64", "win-64")
 BUILT_VARIANTS = ("base", "profiling")
+
+
+def _project_version() -> str:
+    match = re.search(r'__version__ = "([^"]+)"', (ROOT / "jemalloc_sys" / "_version.py").read_text())
+    assert match is not None, "jemalloc_sys/_version.py has no __version__"
+    return match.group(1)
+
+
+VERSION = _project_version()
+"""jemalloc-sys's version: every conda output carries it."""
+JEMALLOC_VERSION = VERSION.rsplit(".", 1)[0]
 COMPILER = {"linux-64": "gcc_linux-64", "linux-aarch64": "gcc_linux-aarch64", "osx-64": "clang_osx-64",
             "osx-arm64": "clang_osx-arm64", "win-64": "gcc_win-64"}
 
@@ -76,8 +87,7 @@ def _recipe() -> dict[str, Any]:
 def test_recipe_context_matches_the_project() -> None:
     """Version, tarball name and sha256 are written in the recipe once; they must equal the project's."""
     context = _recipe()["context"]
-    version = re.search(r'__version__ = "([^"]+)"', (ROOT / "jemalloc_sys" / "_version.py").read_text())
-    assert version is not None and context["version"] == version.group(1)
+    assert context["version"] == VERSION
     manifest = tomllib.loads((ROOT / "vendor" / "jemalloc" / "manifest.toml").read_text())["jemalloc"]
     tarball = manifest["tarballs"][0]
     assert context["jemalloc_tarball"] == tarball["filename"]
@@ -123,7 +133,7 @@ def test_recipe_renders(rendered: dict[str, Any], platform: str) -> None:
         assert row["build_string"].startswith(f"{name}_h"), row["build_string"]
         requirements = row["recipe"]["requirements"]
         assert requirements["build"][0] == COMPILER[platform]
-        assert f"jemalloc-sys-variant ==5.3.1.0 {name}" in requirements["run"]
+        assert f"jemalloc-sys-variant =={VERSION} {name}" in requirements["run"]
         assert requirements["run_exports"], "downstream recipes need the run_exports pin"
         env = row["recipe"]["build"]["script"]["env"]
         assert env["JEMALLOC_VARIANT"] == name
@@ -152,7 +162,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def _artifact(built: dict[str, Any], name: str, build_prefix: str = "") -> Path:
     found = [Path(p) for p in built["result"]["packages"]
-             if Path(p).name.startswith(f"{name}-5.3.1.0-{build_prefix}")]
+             if Path(p).name.startswith(f"{name}-{VERSION}-{build_prefix}")]
     assert len(found) == 1, (name, build_prefix, built["result"]["packages"])
     return found[0]
 
@@ -167,8 +177,8 @@ def test_build_ran_without_network(built: dict[str, Any]) -> None:
 @pytest.mark.build
 def test_artifacts_are_real_conda_packages(built: dict[str, Any]) -> None:
     names = sorted(Path(p).name for p in built["result"]["packages"])
-    expected = {"jemalloc-sys-5.3.1.0-py"} | {f"libjemalloc-sys-5.3.1.0-{v}_h" for v in BUILT_VARIANTS} | {
-        f"jemalloc-sys-variant-5.3.1.0-{v}.conda" for v in BUILT_VARIANTS}
+    expected = {f"jemalloc-sys-{VERSION}-py"} | {f"libjemalloc-sys-{VERSION}-{v}_h" for v in BUILT_VARIANTS} | {
+        f"jemalloc-sys-variant-{VERSION}-{v}.conda" for v in BUILT_VARIANTS}
     assert len(names) == len(expected)
     for stem in expected:
         assert sum(n.startswith(stem) for n in names) == 1, (stem, names)
@@ -191,8 +201,14 @@ def test_library_package_contents(built: dict[str, Any], variant: str) -> None:
         assert required in files, (required, sorted(files))
     assert not [f for f in files if f.endswith(".a")], "no static library"
     assert ("bin/jeprof" in files) == (variant == "profiling")
-    assert package.depends == [f"jemalloc-sys-variant ==5.3.1.0 {variant}"]
+    assert package.depends == [f"jemalloc-sys-variant =={VERSION} {variant}"]
     assert package.build_string.startswith(f"{variant}_h")
+    # A recipe with libjemalloc-sys in host: gets a runtime pin on the version, whatever the variant.
+    from rattler.package import RunExportsJson
+
+    run_exports = RunExportsJson.from_package_archive(_artifact(built, "libjemalloc-sys", variant))
+    major, minor, patch = (int(part) for part in VERSION.split(".")[:3])
+    assert run_exports.weak == [f"libjemalloc-sys >={VERSION},<{major}.{minor}.{patch + 1}.0a0"]
 
 
 @pytest.mark.build
@@ -202,7 +218,7 @@ def test_python_package_carries_no_library(built: dict[str, Any]) -> None:
     assert "site-packages/jemalloc_sys/__init__.py" in package.files
     native = [f for f in package.files if f.endswith((".so", ".so.2", ".dll", ".dylib", "_build_record.json"))]
     assert native == []
-    assert any(d.startswith("libjemalloc-sys >=5.3.1.0") for d in package.depends), package.depends
+    assert any(d.startswith(f"libjemalloc-sys >={VERSION}") for d in package.depends), package.depends
 
 
 @pytest.mark.build
@@ -217,10 +233,10 @@ def test_recipe_tests_pass_on_the_artifacts(built: dict[str, Any]) -> None:
         text = "\n".join(r["output"] for r in lib)
         assert "libjemalloc-sys: OK" in text
         assert f"config.prof={int(variant == 'profiling')}" in text
-        assert "allocated through jemalloc 5.3.1-" in text
+        assert f"allocated through jemalloc {JEMALLOC_VERSION}-" in text
     py = "\n".join(r["output"] for r in outputs[_artifact(built, "jemalloc-sys", "py").name])
     assert "python imports test passed" in py
-    assert re.search(r"jemalloc_sys 5\.3\.1\.0: variant base, .* library \S+/lib/libjemalloc_sys\.so\.2", py), py
+    assert re.search(rf"jemalloc_sys {re.escape(VERSION)}: variant base, .* library \S+/lib/libjemalloc_sys\.so\.2", py), py
 
 
 # --------------------------------------------------------------------------- installed like a user would
