@@ -64,36 +64,38 @@ def _companion_dir(name: str) -> Path | None:
     return folder
 
 
-PREFIX_RECORD = Path("share", "jemalloc-sys", "build-record.json")
+PREFIX_DATA = Path("share", "jemalloc-sys")
 """Where ``python -m jemalloc_build install`` (the conda recipe) puts the record, relative to the prefix."""
+PREFIX_RECORD_NAME = "build-record.json"
 
 
 @functools.cache
-def prefix_root() -> Path | None:
-    """The prefix holding the library when this package was installed without one (conda).
+def prefix_data_dir() -> Path | None:
+    """``<prefix>/share/jemalloc-sys`` when this package was installed without a library of its own (conda).
 
     conda ships the library as its own package (``libjemalloc-sys``) into the
-    environment (``<prefix>/lib``; ``<prefix>/Library`` on Windows) and the Python
+    environment (``<prefix>``; ``<prefix>/Library`` on Windows) and the Python
     package carries no copy, so it looks a few folders above itself
-    (``<prefix>/lib/pythonX.Y/site-packages/jemalloc_sys``) for the record the
-    library package installed; the record's ``layout`` names the folders.
+    (``<prefix>/lib/pythonX.Y/site-packages/jemalloc_sys``) for the record that
+    package installed. That folder then plays the part of :func:`package_dir`
+    and the record's ``layout`` leads from it to ``lib/``, ``include/``, ``bin/``.
     """
     if (PACKAGE_DIR / RECORD_NAME).is_file():
         return None
     for parent in list(PACKAGE_DIR.parents)[:4]:
         for root in (parent, parent / "Library"):
-            if (root / PREFIX_RECORD).is_file():
-                return root
+            if (root / PREFIX_DATA / PREFIX_RECORD_NAME).is_file():
+                return root / PREFIX_DATA
     return None
 
 
 def installed_variants() -> dict[str, Path]:
     """Every usable variant, poorest first: name -> package folder (``base`` is always there)."""
-    root = prefix_root()
-    if root is not None:
+    data_dir = prefix_data_dir()
+    if data_dir is not None:
         # conda: exactly one library package per environment (the variant mutex), named in its record.
-        prefix_record = json.loads((root / PREFIX_RECORD).read_text(encoding="utf-8"))
-        return {str(prefix_record.get("variant") or "base"): root}
+        prefix_record = json.loads((data_dir / PREFIX_RECORD_NAME).read_text(encoding="utf-8"))
+        return {str(prefix_record.get("variant") or "base"): data_dir}
     found = {"base": PACKAGE_DIR}
     for name in VARIANTS[1:]:
         folder = _companion_dir(name)
@@ -133,7 +135,7 @@ def package_dir() -> Path:
 @functools.cache
 def record() -> dict[str, Any]:
     name, folder = active()
-    path = folder / (PREFIX_RECORD if folder == prefix_root() else Path(RECORD_NAME))
+    path = folder / (PREFIX_RECORD_NAME if folder == prefix_data_dir() else RECORD_NAME)
     if not path.is_file():
         raise NotBuiltError(
             f"jemalloc_sys has no built library ({path} is missing); install it with pip"
@@ -151,8 +153,8 @@ def _layout(key: str) -> str:
 
 
 def library_dir() -> Path:
-    return package_dir() / _layout("lib")
+    return Path(os.path.normpath(package_dir() / _layout("lib")))
 
 
 def include_dir() -> Path:
-    return package_dir() / _layout("include")
+    return Path(os.path.normpath(package_dir() / _layout("include")))
