@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import BUILDER_VERSION, cache, configure, mallctl_types, malloc_conf, manifest, source, toolchain
+from . import BUILDER_VERSION, cache, configure, cross, mallctl_types, malloc_conf, manifest, source, toolchain
 from .errors import ConfigureError, MakeError, SourceError
-from .platforms import shared_library_name
+from .platforms import import_library_name, make_variables, shared_library_name
 from .settings import BuildSettings
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,9 @@ def _cache_key(plan: configure.ConfigurePlan, tc: toolchain.Toolchain, src: sour
         "target": plan.target,
         "env": {k: os.environ.get(k, "") for k in FLAG_ENV},
     }
+    make_vars = make_variables(tc.host)
+    if make_vars:  # only when present, so the keys of existing entries stay valid
+        material["make"] = make_vars
     blob = json.dumps(material, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:20]
 
@@ -223,6 +226,7 @@ def build_jemalloc(
         objdir.mkdir()
         env = dict(os.environ)
         env["CC"] = shlex.join(tc.cc)
+        env.update(cross.build_env(tc.cc, objdir))
         env["EXTRA_CFLAGS"] = _extra_cflags(plan, objdir, src.tree, mf.version)
         cmd = ["sh", str(src.tree / "configure"), "--prefix=/usr/local", *plan.args]
         report(f"jemalloc {mf.version} ({flavour}): configuring in {objdir}")
@@ -238,7 +242,7 @@ def build_jemalloc(
         version = _check_version(objdir, plan, mf)
         defs = _read_defines(objdir / "include" / "jemalloc" / "internal" / "jemalloc_internal_defs.h")
 
-        make_cmd = [tc.make, *_jobs(settings), "build_lib_shared"]
+        make_cmd = [tc.make, *_jobs(settings), *make_variables(tc.host), "build_lib_shared"]
         # Each source is compiled twice: once to list its symbols (private namespace), once for the library.
         units = 2 * sum(1 for _ in (src.tree / "src").glob("*.c"))
         report(f"jemalloc {mf.version} ({flavour}): $ {shlex.join(make_cmd)}")
@@ -256,6 +260,12 @@ def build_jemalloc(
 
         (scratch / "lib").mkdir()
         shutil.copy2(objdir / "lib" / lib_name, scratch / "lib" / lib_name)
+        import_lib = import_library_name(tc.host, f"jemalloc{plan.install_suffix}")
+        if import_lib is not None:
+            if not (objdir / "lib" / import_lib).is_file():
+                raise MakeError(f"the link produced no import library {import_lib} next to {lib_name};"
+                                " use zig, or mingw-w64 with -Wl,--out-implib (jemalloc_build.cross)")
+            shutil.copy2(objdir / "lib" / import_lib, scratch / "lib" / import_lib)
         (scratch / "include" / "jemalloc").mkdir(parents=True)
         shutil.copy2(objdir / "include" / "jemalloc" / f"jemalloc{plan.install_suffix}.h",
                      scratch / "include" / "jemalloc" / "jemalloc.h")
@@ -277,6 +287,7 @@ def build_jemalloc(
             "symbol_prefix": plan.symbol_prefix,
             "tls_model": plan.tls_model,
             "library": lib_name,
+            "import_library": import_lib,
             "compiler": {"cc": list(tc.cc), "version": tc.version},
             "target": plan.target,
             "source": {"sha256": src.sha256, "origin": src.origin if src.sha256 is None else "verified tarball",

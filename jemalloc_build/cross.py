@@ -133,8 +133,9 @@ TARGETS: dict[str, CrossTarget] = {t.name: t for t in (
     CrossTarget(
         name="windows-amd64", triple="x86_64-w64-mingw32", wheel_tag="win_amd64",
         python_host_platform="win-amd64", zig_target="x86_64-windows-gnu",
+        extra_ldflags=("-Wl,--out-implib,lib/jemalloc_sys.lib",),
         run_with=("/usr/lib/wine/wine64",), run_needs=("/usr/lib/wine/wine64",), run_packages=("wine64",),
-        notes="zig links the UCRT and writes an MSVC-style import library jemalloc_sys.lib",
+        notes="zig links the UCRT; --out-implib writes the import library jemalloc_sys.lib",
     ),
     CrossTarget(
         name="windows-amd64-mingw", triple="x86_64-w64-mingw32", wheel_tag="win_amd64",
@@ -233,8 +234,11 @@ def environment(target: CrossTarget | str, tools_dir: Path | None = None) -> dic
     if missing:
         raise SettingError(f"cross target {target.name}: {'; '.join(missing)} not found; install it and retry")
     cflags = list(target.cflags)
+    cppflags: list[str] = []
     if target.darwin_stub:
-        cflags += ["-idirafter", str(_darwin_stub_dir(tools_dir))]
+        # CPPFLAGS, not CFLAGS: jemalloc's Makefile also runs `$(CC) -MM $(CPPFLAGS)` for
+        # dependency files, and that second run must find the stub too.
+        cppflags += ["-idirafter", str(_darwin_stub_dir(tools_dir))]
     env = {
         "JEMALLOC_SYS_TARGET": target.triple,
         "CC": shlex.join(compiler_command(target)),
@@ -251,6 +255,8 @@ def environment(target: CrossTarget | str, tools_dir: Path | None = None) -> dic
         env["NM"] = shutil.which(target.nm) or target.nm
     if cflags:
         env["CFLAGS"] = shlex.join(cflags)
+    if cppflags:
+        env["CPPFLAGS"] = shlex.join(cppflags)
     if target.ldflags:
         env["LDFLAGS"] = shlex.join(target.ldflags)
     if target.extra_ldflags:
