@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -117,3 +117,34 @@ def run_python(site: Path | None, code: str, *, env: dict[str, str] | None = Non
 @pytest.fixture
 def clean_env() -> Iterator[dict[str, str]]:
     yield base_env()
+
+
+@pytest.fixture(scope="session")
+def project_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tracked files of the checkout, as a new user would have them (no build folders, no caches)."""
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    dest = tmp_path_factory.mktemp("project")
+    for name in files:
+        if (ROOT / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, dest / name)
+    return dest
+
+
+def make_venv(where: Path) -> Path:
+    """A fresh venv that sees this interpreter's packages (setuptools, build) but has its own site-packages.
+
+    Used with ``pip install --no-index --no-build-isolation``: nothing is downloaded.
+    """
+    import venv
+
+    venv.create(where, with_pip=True, system_site_packages=True)
+    # ensurepip's own old setuptools would shadow the system one (which has bdist_wheel).
+    subprocess.run([str(where / "bin" / "python"), "-m", "pip", "uninstall", "-q", "-y", "setuptools"],
+                   check=False, capture_output=True)
+    return where
+
+
+@pytest.fixture(scope="module")
+def fresh_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_venv(tmp_path_factory.mktemp("venv"))

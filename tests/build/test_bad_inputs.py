@@ -9,11 +9,9 @@ virtual environment, to show that no package is installed.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import tarfile
-import venv
 from pathlib import Path
 
 import pytest
@@ -169,29 +167,6 @@ def test_make_failure_shows_the_end_of_its_output(private_env: dict[str, str], t
 
 
 # --- the same refusals through pip, into a fresh environment ---------------------------------------------------
-
-@pytest.fixture(scope="module")
-def project_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tracked files of the checkout, as a user would have them (no build folders, no caches)."""
-    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
-    dest = tmp_path_factory.mktemp("project")
-    for name in files:
-        if (ROOT / name).is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, dest / name)
-    return dest
-
-
-@pytest.fixture(scope="module")
-def fresh_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # System site packages provide setuptools for --no-build-isolation; nothing is downloaded.
-    where = tmp_path_factory.mktemp("venv")
-    venv.create(where, with_pip=True, system_site_packages=True)
-    # ensurepip's own old setuptools would shadow the system one (which has bdist_wheel).
-    subprocess.run([str(where / "bin" / "python"), "-m", "pip", "uninstall", "-q", "-y", "setuptools"],
-                   check=False, capture_output=True)
-    return where
-
 
 def site_has_package(venv_dir: Path) -> bool:
     return any(p.name.startswith("jemalloc_sys") for p in venv_dir.glob("lib/python*/site-packages/*"))

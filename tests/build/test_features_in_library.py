@@ -13,10 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import run_python
 
 from jemalloc_sys import _elf
-
-from conftest import run_python
 
 pytestmark = pytest.mark.build
 
