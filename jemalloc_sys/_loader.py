@@ -8,7 +8,7 @@ import sys
 import threading
 from pathlib import Path
 
-from . import _record
+from . import _prototypes, _record
 
 
 class LoadError(OSError):
@@ -43,6 +43,7 @@ def load() -> ctypes.CDLL:
             handle = ctypes.CDLL(key, mode=getattr(ctypes, "RTLD_GLOBAL", 0))
         except OSError as exc:
             raise _explain(path, exc) from exc
+        _prototypes.apply(handle, _record.record()["symbol_prefix"])
         _handles[key] = handle
         return handle
 
