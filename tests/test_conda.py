@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 import tomllib
-from conftest import CACHE_DIR, ROOT, TARBALL
+from conftest import CACHE_DIR, ROOT, TARBALL, needs_tarball
 
 rattler_build = pytest.importorskip("rattler_build", reason="py-rattler-build is in ci/requirements-test.txt")
 rattler = pytest.importorskip("rattler", reason="py-rattler is in ci/requirements-test.txt")
@@ -335,6 +335,7 @@ def test_install_rejects_an_unknown_variant(tmp_path: Path, clean_env: dict[str,
 
 
 @pytest.mark.build
+@needs_tarball
 def test_install_into_a_prefix(tmp_path: Path, clean_env: dict[str, str]) -> None:
     """What the recipe's build.sh runs, outside conda: a usual prefix layout, found by pkg-config."""
     prefix = tmp_path / "usr"
