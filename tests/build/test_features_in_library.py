@@ -172,3 +172,13 @@ def test_import_does_not_load_the_library(default_package: Path) -> None:
             "assert 'libjemalloc_sys.so.2' in open('/proc/self/maps').read()\n"
             "print('ok')")
     assert run_python(default_package, code).stdout.strip() == "ok"
+
+
+def test_load_returns_a_handle_with_c_signatures(default_package: Path) -> None:
+    code = ("import jemalloc_sys\n"
+            "lib = jemalloc_sys.load()\n"
+            "p = lib._rjem_malloc(1000)\n"
+            "assert p > 2**32, hex(p)  # a full 64-bit pointer, not a truncated int\n"
+            "print(lib._rjem_malloc_usable_size(p), lib._rjem_nallocx(1000, 0))\n"
+            "lib._rjem_free(p)\n")
+    assert run_python(default_package, code).stdout.split() == ["1024", "1024"]
