@@ -17,7 +17,7 @@ Subcommand = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable
 
 
 def _configure_info(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("flags", nargs=argparse.REMAINDER, help="flags of `python -m jemalloc_sys` (--cflags, --libs, ...)")
+    parser.add_argument("flags", nargs="*", help="flags of `python -m jemalloc_sys` (--cflags, --libs, ...)")
 
 
 def _execute_info(args: argparse.Namespace) -> int:
@@ -78,7 +78,11 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(name, help=help_text, description=help_text)
         configure(p)
         p.set_defaults(_execute=execute)
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["info"]:
+        # `info` forwards its flags verbatim; argparse cannot take option-like positionals.
+        return info_cli.main(argv[1:] or ["--version"])
+    args = parser.parse_args(argv)
     result: int = args._execute(args)
     return result
 

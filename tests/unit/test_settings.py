@@ -60,3 +60,4 @@ def test_every_env_var_is_named_after_its_configure_flag() -> None:
 def test_readme_table_matches_the_declarations() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert settings.settings_table_markdown() in readme, "regenerate with: python -m jemalloc_build settings-table"
+
