@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import tomllib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the build may run on an older Python than ours; pyproject requires tomli there
+    import tomli as tomllib
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VENDOR_DIR = PROJECT_ROOT / "vendor" / "jemalloc"
@@ -29,6 +34,8 @@ class Manifest:
     license_file: str
     homepage: str
     tarballs: tuple[Tarball, ...]
+    offline_dirs: tuple[Path, ...] = ()
+    """Folders (relative to the project) where machines without internet keep the pinned tarball."""
 
     @property
     def tarball(self) -> Tarball:
@@ -60,4 +67,5 @@ def load(path: Path | None = None) -> Manifest:
         license_file=data["license_file"],
         homepage=data["homepage"],
         tarballs=tarballs,
+        offline_dirs=tuple(PROJECT_ROOT / d for d in data.get("offline_dirs", ())),
     )

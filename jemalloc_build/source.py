@@ -137,6 +137,11 @@ def locate_tarball(explicit: str, manifest: Manifest, cache_dir: Path) -> tuple[
         if cached.is_file():
             verify_tarball(cached, manifest, origin=f"cached {cached}")
             return cached, f"cache {cached.parent}"
+        for folder in manifest.offline_dirs:
+            offline = folder / t.filename
+            if offline.is_file():
+                verify_tarball(offline, manifest, origin=f"offline copy {offline}")
+                return offline, f"offline copy {offline.parent}"
     target = cache_dir / "sources" / manifest.tarball.filename
     target.parent.mkdir(parents=True, exist_ok=True)
     return _download(manifest.tarball, target, manifest), "downloaded"
