@@ -87,3 +87,14 @@ def test_corrupt_archive_is_a_source_error(tmp_path: Path) -> None:
     bad.write_bytes(b"\x1f\x8b" + b"junk" * 10)
     with pytest.raises(SourceError, match=r"cannot read bad\.tar\.gz"):
         source.safe_extract(bad, tmp_path, top=TOP, origin="test")
+
+
+def test_offline_copy_is_found_after_the_cache_and_still_verified(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    offline = tmp_path / "offline"
+    offline.mkdir()
+    (offline / MF.tarball.filename).write_bytes(b"not the tarball")
+    mf = manifest.Manifest(**{**MF.__dict__, "offline_dirs": (offline,)})
+    monkeypatch.setattr(source, "VENDOR_DIR", tmp_path / "no-vendor")
+    with pytest.raises(SourceError, match=r"offline copy .*: .* is 15 bytes, expected 927159"):
+        source.locate_tarball("", mf, tmp_path / "cache")
