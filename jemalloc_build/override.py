@@ -25,7 +25,7 @@ from .errors import OverrideError
 from .settings import BuildSettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from jemalloc_sys import _elf  # noqa: E402
+from jemalloc_sys import _elf
 
 _PROBE = textwrap.dedent(
     """
