@@ -20,8 +20,8 @@ _handles: dict[str, ctypes.CDLL] = {}
 
 
 def library_path() -> Path:
-    rec = _record.record()
-    return _record.library_dir() / rec["library"]
+    name: str = _record.record()["library"]
+    return _record.library_dir() / name
 
 
 def load() -> ctypes.CDLL:
