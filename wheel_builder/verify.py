@@ -131,7 +131,7 @@ def check_license(wheel: Path, expect: Expect) -> Check:
         if copying not in names:
             return "license", False, f"{copying} missing"
         text = zf.read(copying).decode("utf-8", "replace")
-        ours = [n for n in names if ".dist-info/licenses/" in n]
+        ours = [n for n in names if ".dist-info/licenses/" in n and not n.endswith("/")]
     ok = "Redistribution and use in source and binary forms" in text and "Jason Evans" in text and bool(ours)
     return "license", ok, f"{copying} (BSD-2-Clause, jemalloc) and {', '.join(sorted(ours)) or 'no own license'}"
 
@@ -175,12 +175,12 @@ def check_metadata(wheel: Path, expect: Expect) -> Check:
 
 def _tool(name: str, cmd: list[str]) -> Check:
     proc = _run(cmd)
-    text = (proc.stdout + proc.stderr).strip().splitlines()
-    return name, proc.returncode == 0, (text[-1] if text else f"exit {proc.returncode}")
+    text = " ".join((proc.stdout + proc.stderr).split())
+    return name, proc.returncode == 0, text[-300:] or f"exit {proc.returncode}"
 
 
 def check_twine(wheel: Path, expect: Expect) -> Check:
-    return _tool("twine check", [sys.executable, "-m", "twine", "check", "--strict", str(wheel)])
+    return _tool("twine check", [sys.executable, "-m", "twine", "--no-color", "check", "--strict", str(wheel)])
 
 
 def check_wheel_contents(wheel: Path, expect: Expect) -> Check:
