@@ -64,7 +64,8 @@ def build(b: BuildTimes) -> str:
 
 def footprint(import_ms: float, load_ms: float, sizes: list[Size], wheel_kb: float | None) -> str:
     lines = ["#### Import cost and sizes", "",
-             f"`import jemalloc_sys`: {import_ms:.2f} ms (median, fresh interpreters, .pyc present);"
+             f"`import jemalloc_sys`: {import_ms:.1f} ms (median of `python -X importtime`'s cumulative time,"
+             " fresh interpreters, .pyc present);"
              f" the following `jemalloc_sys.load()` (dlopen of the library): {load_ms:.2f} ms.", "",
              "| variant | in-process library KB | preload library KB | package zipped (deflate) KB |",
              "| --- | --- | --- | --- |"]

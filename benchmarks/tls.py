@@ -47,9 +47,9 @@ def run(cache_dir: Path, work: Path, *, quick: bool, rounds: int, progress: Call
         IE_PLAIN: dl(ie),
         PRELOADED: {**base, "LD_PRELOAD": str(pre)},
     }
-    ops = "1000000" if quick else "4000000"
-    cases = [Case(name="1 thread, 16-256 B", args=("1", ops, "16", "256", "1000")),
-             Case(name="2 threads, 16 B-32 KiB", args=("2", ops, "16", "32768", "20000"))]
+    scale = 4 if quick else 1
+    cases = [Case(name="1 thread, 16-256 B", args=("1", str(20_000_000 // scale), "16", "256", "1000")),
+             Case(name="2 threads, 16 B-32 KiB", args=("2", str(2_000_000 // scale), "16", "32768", "20000"))]
     results: dict[str, dict[str, measure.Series]] = {}
     for case in cases:
         progress(f"  TLS: {case.name}")
