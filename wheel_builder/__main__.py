@@ -92,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         results: list[pipeline.Built] = []
         for variant in chosen:
             t0 = time.monotonic()
-            raw = pipeline.build_wheel(sdist, variant=variant.name, env=env, work=work, progress=show)
+            raw = pipeline.build_wheel(sdist, variant=variant.name, env=pipeline.variant_env(env, target, variant.features),
+                                       work=work, progress=show)
             fixed = pipeline.repair(raw, target=target, env=env, work=work, progress=show, variant=variant.name)
             for old in out.glob(f"{variant.distribution.replace('-', '_')}-*.whl"):
                 old.unlink()

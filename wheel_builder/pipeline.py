@@ -126,6 +126,19 @@ def build_env(target: Target, *, cache_dir: str, epoch: str) -> dict[str, str]:
     return env
 
 
+def variant_env(env: dict[str, str], target: Target, features: tuple[str, ...]) -> dict[str, str]:
+    """The build environment of one variant: the debug variant built by zig gets no UBSan.
+
+    jemalloc's debug build compiles without optimization, and zig cc then turns on
+    UBSan and links its runtime: a different allocator from the one the variant
+    promises (jemalloc's own assertions), and one whose type descriptors spell out
+    the build folder.
+    """
+    if not (target.zig and "debug" in features):
+        return env
+    return {**env, "CFLAGS": f"{env.get('CFLAGS', '')} -fno-sanitize=undefined".strip()}
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
