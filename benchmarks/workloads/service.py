@@ -51,11 +51,13 @@ def main() -> int:
     def worker(seed: int) -> None:
         rng = random.Random(seed)
         while time.monotonic() - started < busy:
-            scratch = [bytes(rng.randrange(64, 65536)) for _ in range(rng.randrange(10, 60))]
+            # b"\x01" * n writes every byte: bytes(n) would come from calloc, whose fresh pages are
+            # never touched, and RSS would measure the allocator's zeroing strategy instead of its reuse.
+            scratch = [b"\x01" * rng.randrange(64, 65536) for _ in range(rng.randrange(10, 60))]
             if rng.random() < 0.3:
                 key = rng.randrange(1 << 30)
                 with lock:
-                    cache[key] = bytes(rng.randrange(1024, 262144))
+                    cache[key] = b"\x02" * rng.randrange(1024, 262144)
                     if len(cache) > 1500:
                         cache.pop(next(iter(cache)))  # oldest first: lifetimes span the whole run
             del scratch

@@ -21,7 +21,7 @@ def worker(seed: int, ops: int, inbox: queue.SimpleQueue[list[object]],
     handoff: list[object] = []
     for i in range(ops):
         size = rng.randrange(16, 1024) if rng.random() < 0.9 else rng.randrange(1024, 32768)
-        obj: object = bytes(size) if i % 3 else {"id": i, "tags": [str(i)] * (size % 8), "body": b"x" * (size // 4)}
+        obj: object = b"\x01" * size if i % 3 else {"id": i, "tags": [str(i)] * (size % 8), "body": b"x" * (size // 4)}
         slot = rng.randrange(len(live))
         if i % 4 == 0:
             handoff.append(live[slot])  # freed later by the next thread
