@@ -138,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"logs: {work}")
     else:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"{'OK' if ok else 'FAILED'}: {len(results)} wheels in {out} ({time.monotonic() - started:.0f}s)")
+    shown = os.path.relpath(out) if out.is_relative_to(Path.cwd()) else str(out)
+    print(f"{'OK' if ok else 'FAILED'}: {len(results)} wheels in {shown} ({time.monotonic() - started:.0f}s)")
     return 0 if ok else 1
 
 

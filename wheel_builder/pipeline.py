@@ -148,7 +148,7 @@ def sha256_of(path: Path) -> str:
 
 
 _UNIT = re.compile(r"\[\s*(\d+)/(\d+)\]\s+(\S+)")
-_PHASE = re.compile(r"jemalloc [\d.]+ \((\w+)\): (configuring|\$ |built|reusing)")
+_PHASE = re.compile(r"jemalloc \S+ \((\w+)\): (configuring|\$ |built|reusing)")
 
 
 def run_logged(cmd: list[str], *, env: dict[str, str], log_path: Path, progress: Progress, label: str,

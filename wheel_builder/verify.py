@@ -173,18 +173,18 @@ def check_metadata(wheel: Path, expect: Expect) -> Check:
     return "metadata", not problems, detail
 
 
-def _tool(name: str, cmd: list[str]) -> Check:
+def _tool(name: str, cmd: list[str], wheel: Path) -> Check:
     proc = _run(cmd)
-    text = " ".join((proc.stdout + proc.stderr).split())
+    text = " ".join((proc.stdout + proc.stderr).replace(str(wheel.parent) + "/", "").split())
     return name, proc.returncode == 0, text[-300:] or f"exit {proc.returncode}"
 
 
 def check_twine(wheel: Path, expect: Expect) -> Check:
-    return _tool("twine check", [sys.executable, "-m", "twine", "--no-color", "check", "--strict", str(wheel)])
+    return _tool("twine check", [sys.executable, "-m", "twine", "--no-color", "check", "--strict", str(wheel)], wheel)
 
 
 def check_wheel_contents(wheel: Path, expect: Expect) -> Check:
-    return _tool("check-wheel-contents", [sys.executable, "-m", "check_wheel_contents", str(wheel)])
+    return _tool("check-wheel-contents", [sys.executable, "-m", "check_wheel_contents", str(wheel)], wheel)
 
 
 def check_features(wheel: Path, expect: Expect) -> Check:
