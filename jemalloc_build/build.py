@@ -112,6 +112,17 @@ def _extra_cflags(plan: configure.ConfigurePlan, objdir: Path, tree: Path, versi
     return " ".join([existing, *flags]).strip()
 
 
+def _extra_ldflags() -> list[str]:
+    """EXTRA_LDFLAGS from the environment as a make variable.
+
+    jemalloc's configure resets EXTRA_LDFLAGS, so the variable (in FLAG_ENV and the
+    cache key) would otherwise never reach the library link; cross targets use it for
+    flags that only make sense there, e.g. ``-Wl,--out-implib`` (jemalloc_build.cross).
+    """
+    value = os.environ.get("EXTRA_LDFLAGS", "")
+    return [f"EXTRA_LDFLAGS={value}"] if value else []
+
+
 def _run_logged(cmd: list[str], *, cwd: Path, env: dict[str, str], log_path: Path,
                 on_line: Callable[[str], None] | None = None) -> int:
     with log_path.open("w", encoding="utf-8") as fh:
@@ -242,7 +253,7 @@ def build_jemalloc(
         version = _check_version(objdir, plan, mf)
         defs = _read_defines(objdir / "include" / "jemalloc" / "internal" / "jemalloc_internal_defs.h")
 
-        make_cmd = [tc.make, *_jobs(settings), *make_variables(tc.host), "build_lib_shared"]
+        make_cmd = [tc.make, *_jobs(settings), *make_variables(tc.host), *_extra_ldflags(), "build_lib_shared"]
         # Each source is compiled twice: once to list its symbols (private namespace), once for the library.
         units = 2 * sum(1 for _ in (src.tree / "src").glob("*.c"))
         report(f"jemalloc {mf.version} ({flavour}): $ {shlex.join(make_cmd)}")
