@@ -22,7 +22,7 @@ def table(t: Table, note: str = "") -> str:
         for case in t.cases:
             s, base = t.results[case][row], t.results[case][t.baseline]
             if s.error or not s.runs:
-                cells.append(f"fails: {s.error[:60]}")
+                cells.append(f"fails: {s.error.rpartition(': ')[2][:60]}")
             elif base.error or not base.runs:
                 cells.append(f"{s.cpu:.3f} / {s.rss_mb:.1f}")
             else:
