@@ -245,8 +245,12 @@ def repair(wheel: Path, *, target: Target, env: dict[str, str], work: Path, prog
     dest = work / f"repaired-{variant}"
     dest.mkdir()
     cmd = [sys.executable, "-m", "auditwheel", "repair", "-w", str(dest)]
-    if target.wheel_tag:
+    if target.wheel_tag.endswith("_" + platform.machine()):
         cmd += ["--plat", target.wheel_tag]
+    else:
+        # auditwheel offers --plat choices for this machine's architecture only; for a
+        # foreign one "auto" picks the policy from the wheel, and verify checks the tag.
+        cmd += ["--plat", "auto"]
     run_logged([*cmd, str(wheel)], env=env, log_path=work / f"repair-{variant}.log", progress=progress,
                label=f"repair {variant}")
     made = sorted(dest.glob("*.whl"))
