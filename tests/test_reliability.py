@@ -107,6 +107,7 @@ def test_fork_with_threads_alive(default_package: Path) -> None:
     proc = _run_under_jemalloc(default_package, [str(HELPERS / "fork_threads.py"), "6", "40", "30"], timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["allocator"].startswith("5.3.1-")
     assert out["hung"] == 0, out
     assert out["clean"] == 40, out
 

@@ -15,6 +15,8 @@ import sys
 import threading
 import time
 
+import jemalloc_sys
+
 
 def churn(stop: threading.Event) -> None:
     live: list[bytes] = []
@@ -68,7 +70,8 @@ def main() -> int:
     stop.set()
     for t in pool:
         t.join()
-    print(json.dumps({"forks": forks, "exit_codes": sorted(set(statuses)), "clean": statuses.count(0),
+    allocator = jemalloc_sys.process_allocator()  # raises unless malloc is the preloaded jemalloc
+    print(json.dumps({"allocator": allocator.version, "forks": forks, "exit_codes": sorted(set(statuses)), "clean": statuses.count(0),
                       "hung": hung}))
     return 0
 
