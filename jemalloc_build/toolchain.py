@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from .errors import ToolchainError
 from .platforms import Target, parse_triple
@@ -60,6 +61,32 @@ def detect(*, target: str = "", environ: dict[str, str] | None = None) -> Toolch
         raise ToolchainError(
             f"MAKE={make or 'make'}: GNU make not found on PATH; install it (apt-get install make / brew install make)"
         )
-    version = _run([*cc, "--version"]).splitlines()[0]
-    host = parse_triple(target) if target else parse_triple(_run([*cc, "-dumpmachine"]))
+    if Path(cc[0]).name.lower().removesuffix(".exe") in MSVC_DRIVERS:
+        version, native = _msvc(cc, env)
+    else:
+        version = _run([*cc, "--version"]).splitlines()[0]
+        native = _run([*cc, "-dumpmachine"])
+    host = parse_triple(target) if target else parse_triple(native)
     return Toolchain(cc=cc, version=version, host=host, make=make)
+
+
+MSVC_DRIVERS = frozenset({"cl", "clang-cl"})
+"""Compilers that know neither ``--version`` nor ``-dumpmachine`` (upstream's Windows CI uses ``CC=cl``)."""
+
+MSVC_ARCH = {"x64": "x86_64", "arm64": "aarch64", "x86": "i686"}
+"""``VSCMD_ARG_TGT_ARCH`` (set by the Visual Studio developer shell) -> our arch names."""
+
+
+def _msvc(cc: tuple[str, ...], env: dict[str, str]) -> tuple[str, str]:
+    """cl prints its banner (the version) on stderr when run alone; the target comes from the VS shell."""
+    try:
+        proc = subprocess.run(list(cc), capture_output=True, text=True, timeout=60)
+    except OSError as exc:
+        raise ToolchainError(f"CC={shlex.join(cc)}: cannot run the MSVC compiler ({exc.strerror});"
+                             " run from a Visual Studio developer shell") from None
+    banner = (proc.stderr or proc.stdout).strip().splitlines()
+    arch = env.get("VSCMD_ARG_TGT_ARCH", "").lower()
+    if arch not in MSVC_ARCH:
+        raise ToolchainError(f"VSCMD_ARG_TGT_ARCH={arch or '(unset)'}: cannot tell what CC={cc[0]} targets;"
+                             f" run from a Visual Studio developer shell for one of {', '.join(MSVC_ARCH)}")
+    return (banner[0] if banner else cc[0]), f"{MSVC_ARCH[arch]}-pc-windows-msvc"
