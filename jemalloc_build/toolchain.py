@@ -65,7 +65,9 @@ def detect(*, target: str = "", environ: dict[str, str] | None = None) -> Toolch
         version, native = _msvc(cc, env)
     else:
         version = _run([*cc, "--version"]).splitlines()[0]
-        native = _run([*cc, "-dumpmachine"])
+        # Only asked when no target is named: `zig cc -target aarch64-linux-gnu.2.17
+        # -dumpmachine` fails (clang rejects the glibc version suffix) although zig builds fine.
+        native = "" if target else _run([*cc, "-dumpmachine"])
     host = parse_triple(target) if target else parse_triple(native)
     return Toolchain(cc=cc, version=version, host=host, make=make)
 
