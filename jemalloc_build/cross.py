@@ -93,7 +93,7 @@ class CrossTarget:
 
 
 def _linux(arch: str, zig_arch: str, triple: str, *, qemu: str = "", sysroot: str = "",
-           package: str = "", notes: str = "") -> CrossTarget:
+           package: str = "", glibc: str = "2.17", cflags: tuple[str, ...] = (), notes: str = "") -> CrossTarget:
     run_with: tuple[str, ...] | None = ()
     needs: tuple[str, ...] = ()
     if qemu:
@@ -102,9 +102,10 @@ def _linux(arch: str, zig_arch: str, triple: str, *, qemu: str = "", sysroot: st
     return CrossTarget(
         name=f"manylinux-{arch}",
         triple=triple,
-        wheel_tag=f"manylinux_2_17_{arch}",
+        wheel_tag=f"manylinux_{glibc.replace('.', '_')}_{arch}",
         python_host_platform=f"linux-{arch}",
-        zig_target=f"{zig_arch}-linux-{'gnueabihf' if zig_arch == 'arm' else 'gnu'}.2.17",
+        zig_target=f"{zig_arch}-linux-{'gnueabihf' if zig_arch == 'arm' else 'gnu'}.{glibc}",
+        cflags=cflags,
         run_with=run_with,
         run_needs=needs,
         run_packages=("qemu-user-static", package) if qemu else (),
@@ -120,7 +121,12 @@ TARGETS: dict[str, CrossTarget] = {t.name: t for t in (
     _linux("armv7l", "arm", "arm-linux-gnueabihf", qemu="qemu-arm-static",
            sysroot="/usr/arm-linux-gnueabihf", package="libc6-armhf-cross"),
     _linux("ppc64le", "powerpc64le", "powerpc64le-linux-gnu", qemu="qemu-ppc64le-static",
-           sysroot="/usr/powerpc64le-linux-gnu", package="libc6-ppc64el-cross"),
+           sysroot="/usr/powerpc64le-linux-gnu", package="libc6-ppc64el-cross", glibc="2.19",
+           cflags=("-mabi=ibmlongdouble",),
+           notes="zig provides no glibc older than 2.19 for ppc64le (\"unable to provide libc for"
+                 " target powerpc64le-linux-gnu.2.17\"), hence manylinux_2_19; its headers default to"
+                 " IEEE128 long double, whose printf (__printfieee128, glibc 2.32) old glibc lacks,"
+                 " so the IBM long double ABI of manylinux2014 is asked for"),
     _linux("s390x", "s390x", "s390x-linux-gnu", qemu="qemu-s390x-static",
            sysroot="/usr/s390x-linux-gnu", package="libc6-s390x-cross",
            notes="big-endian; runs under qemu-s390x-static"),
