@@ -7,12 +7,24 @@ manner of ``numpy.get_include()`` and ``pybind11.get_cmake_dir()``.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
-from ._loader import LoadError, library_path, load
-from ._record import NotBuiltError, VariantError
 from ._version import __version__
+
+# Everything else is imported on first use: ctypes, json, pathlib and logging would
+# otherwise cost every `import jemalloc_sys` about 25 ms (measured with -X importtime).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ._loader import LoadError, library_path, load
+    from ._record import NotBuiltError, VariantError
+
+_LAZY = {
+    "LoadError": "_loader",
+    "library_path": "_loader",
+    "load": "_loader",
+    "NotBuiltError": "_record",
+    "VariantError": "_record",
+}
 
 __all__ = [
     "LoadError",
@@ -49,16 +61,6 @@ def get_library_dir() -> str:
     return str(_record.library_dir())
 
 
-def get_pkgconfig_dir() -> str:
-    """Folder holding ``jemalloc-sys.pc`` (for ``PKG_CONFIG_PATH``; meson's ``dependency('jemalloc-sys')``)."""
-    return str(Path(get_library_dir()) / "pkgconfig")
-
-
-def get_cmake_dir() -> str:
-    """Folder holding ``jemalloc-sysConfig.cmake`` (for ``-Djemalloc-sys_DIR=``; target ``jemalloc_sys::jemalloc``)."""
-    return str(Path(get_library_dir()) / "cmake" / "jemalloc-sys")
-
-
 def variant() -> str:
     """The active variant: ``base``, ``stats``, ``profiling`` or ``debug``.
 
@@ -68,6 +70,20 @@ def variant() -> str:
     from . import _record
 
     return _record.variant()
+
+
+def get_pkgconfig_dir() -> str:
+    """Folder holding ``jemalloc-sys.pc`` (for ``PKG_CONFIG_PATH``; meson's ``dependency('jemalloc-sys')``)."""
+    import os.path
+
+    return os.path.join(get_library_dir(), "pkgconfig")
+
+
+def get_cmake_dir() -> str:
+    """Folder holding ``jemalloc-sysConfig.cmake`` (for ``-Djemalloc-sys_DIR=``; target ``jemalloc_sys::jemalloc``)."""
+    import os.path
+
+    return os.path.join(get_library_dir(), "cmake", "jemalloc-sys")
 
 
 def features() -> frozenset[str]:
@@ -117,5 +133,11 @@ def __getattr__(name: str) -> Any:
         from . import _record
 
         return _record.record()["jemalloc_version"]
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'jemalloc_sys' has no attribute {name!r}")
 
