@@ -84,7 +84,8 @@ def _config_log_excerpt(path: Path, lines: int = 50) -> str:
     return "\n".join(transcript.rstrip().splitlines()[-lines:])
 
 
-def _cache_key(plan: configure.ConfigurePlan, tc: toolchain.Toolchain, src: source.Source) -> str:
+def _cache_key(plan: configure.ConfigurePlan, tc: toolchain.Toolchain, src: source.Source,
+               *, upstream_tests: bool = False) -> str:
     material = {
         "builder": BUILDER_VERSION,
         "source": src.sha256 or f"tree:{src.tree}",
@@ -97,6 +98,9 @@ def _cache_key(plan: configure.ConfigurePlan, tc: toolchain.Toolchain, src: sour
     make_vars = make_variables(tc.host)
     if make_vars:  # only when present, so the keys of existing entries stay valid
         material["make"] = make_vars
+    if upstream_tests:
+        # An entry made without `make check` must not satisfy a request to run it.
+        material["upstream_tests"] = True
     blob = json.dumps(material, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:20]
 
@@ -220,7 +224,7 @@ def build_jemalloc(
         settings, target=tc.host, cross=tc.cross, manifest=mf,
         known_options=malloc_conf.known_options(src.tree), flavour=flavour,
     )
-    key = _cache_key(plan, tc, src)
+    key = _cache_key(plan, tc, src, upstream_tests=settings.run_jemalloc_tests)
     entry = cache_dir / "builds" / f"{flavour}-{key}"
     record_path = entry / RECORD
     if record_path.is_file():

@@ -25,3 +25,17 @@ def test_a_changed_setting_is_a_different_entry(build: Callable[..., BuildResult
     stats = build(JEMALLOC_SYS_FEATURES="stats")
     assert stats.root != base.root
     assert "--enable-stats" in stats.record["configure_args"]
+
+
+def test_asking_for_upstream_tests_is_not_satisfied_by_an_untested_entry() -> None:
+    from jemalloc_build import build as build_mod
+    from jemalloc_build import configure, manifest, source
+    from jemalloc_build.platforms import parse_triple
+    from jemalloc_build.settings import resolve
+    from jemalloc_build.toolchain import detect
+
+    tc = detect()
+    plan = configure.plan(resolve(environ={}), target=parse_triple("x86_64-linux-gnu"), cross=False,
+                          manifest=manifest.load(), known_options=None)
+    src = source.Source(tree=build_mod.Path("/nonexistent"), sha256="0" * 64, origin="test")
+    assert build_mod._cache_key(plan, tc, src) != build_mod._cache_key(plan, tc, src, upstream_tests=True)
