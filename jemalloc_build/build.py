@@ -86,7 +86,7 @@ def _config_log_excerpt(path: Path, lines: int = 50) -> str:
 
 def _cache_key(plan: configure.ConfigurePlan, tc: toolchain.Toolchain, src: source.Source,
                *, upstream_tests: bool = False) -> str:
-    material = {
+    material: dict[str, object] = {
         "builder": BUILDER_VERSION,
         "source": src.sha256 or f"tree:{src.tree}",
         "args": plan.args,
