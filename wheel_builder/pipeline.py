@@ -7,7 +7,6 @@ Every build runs through the real clients (``python -m build``, ``pip wheel``,
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import platform
@@ -137,14 +136,6 @@ def variant_env(env: dict[str, str], target: Target, features: tuple[str, ...]) 
     if not (target.zig and "debug" in features):
         return env
     return {**env, "CFLAGS": f"{env.get('CFLAGS', '')} -fno-sanitize=undefined".strip()}
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 _UNIT = re.compile(r"\[\s*(\d+)/(\d+)\]\s+(\S+)")

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, TextIO
 
+from jemalloc_build.source import sha256_of
+
 from .install_check import Step
-from .pipeline import Built, sha256_of
+from .pipeline import Built
 
 
 class Progress:
