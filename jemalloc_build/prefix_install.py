@@ -30,13 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import downstream
+from . import downstream, mallctl_types
 from .build import BuildResult
 
 log = logging.getLogger(__name__)
 
-TYPES_FILE = "_mallctl_types.json"
-"""The mallctl name -> C type table the builder derives from jemalloc's sources; ``jemalloc_sys.ctl`` reads it."""
 RECORD_NAME = "build-record.json"
 """Name of the record under ``share/jemalloc-sys/``; ``jemalloc_sys._record`` looks for it."""
 
@@ -137,8 +135,8 @@ def install(results: dict[str, BuildResult], prefix: Path, *, variant: str | Non
         written.append(dst)
     copy(main.root / "include" / "jemalloc" / "jemalloc.h", f"{LAYOUT.include}/jemalloc/jemalloc.h")
     copy(main.root / "COPYING", f"{LAYOUT.share}/COPYING.jemalloc")
-    if (main.root / TYPES_FILE).is_file():
-        copy(main.root / TYPES_FILE, f"{LAYOUT.share}/{TYPES_FILE}")
+    if (main.root / mallctl_types.FILE_NAME).is_file():
+        copy(main.root / mallctl_types.FILE_NAME, f"{LAYOUT.share}/{mallctl_types.FILE_NAME}")
     if (main.root / "bin" / "jeprof").is_file():
         copy(main.root / "bin" / "jeprof", f"{LAYOUT.bin}/jeprof")
 

@@ -18,7 +18,7 @@ from setuptools import Distribution
 from setuptools.command.build_ext import build_ext
 
 from . import build as build_mod
-from . import downstream
+from . import downstream, mallctl_types
 from .errors import BuildError
 from .settings import BuildSettings
 
@@ -63,8 +63,8 @@ def install_into(package_dir: Path, results: dict[str, build_mod.BuildResult]) -
     written += downstream.install_link_files(package_dir, main.record)
     copy(main.root / "include" / "jemalloc" / "jemalloc.h", include_dir / "jemalloc" / "jemalloc.h")
     copy(main.root / "COPYING", package_dir / "COPYING.jemalloc")
-    if (main.root / "_mallctl_types.json").is_file():
-        copy(main.root / "_mallctl_types.json", package_dir / "_mallctl_types.json")
+    if (main.root / mallctl_types.FILE_NAME).is_file():
+        copy(main.root / mallctl_types.FILE_NAME, package_dir / mallctl_types.FILE_NAME)
     if (main.root / "bin" / "jeprof").is_file():
         copy(main.root / "bin" / "jeprof", package_dir / "bin" / "jeprof")
     record_path = package_dir / "_build_record.json"
