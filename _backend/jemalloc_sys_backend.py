@@ -1,30 +1,29 @@
-"""In-tree PEP 517 backend: setuptools, plus jemalloc-sys's ``-C`` settings and sdist bundling.
+"""In-tree PEP 517 backend: setuptools, plus jemalloc-sys's settings, sdist bundling and companion sdists.
 
 setuptools ignores config-settings keys it does not know, so ``pip install .
--C features=profiling`` would silently build the default. This thin layer checks
-the keys first (a typo is an error, not a default build), hands them to our
-``build_ext`` through one environment variable, and makes ``build_sdist`` carry
-the verified jemalloc tarball and a generated ``configure`` so that building
-from the sdist needs no network and no autoconf.
+-C features=profiling`` would silently build the default. This thin layer
+resolves the settings once per hook -- environment, then ``-C`` config settings,
+then ``[tool.jemalloc-sys]`` of this tree's ``pyproject.toml`` -- refuses unknown
+keys, and hands the resulting value to our ``build_ext`` (``setuptools_ext.using``).
 
-``-C variant=stats`` (or ``JEMALLOC_SYS_BUILD_VARIANT=stats``) builds the
-companion distribution ``jemalloc-sys-stats`` instead of the base, from a staged
-copy of this tree with a rewritten project table (see ``jemalloc_build.variants``
-for why a staged copy: ``[project] name`` cannot be dynamic).
+``build_sdist`` carries the verified jemalloc tarball and a generated
+``configure``, so that building from the sdist needs no network and no autoconf.
+With ``-C variant=stats`` it writes the sdist of the companion distribution
+``jemalloc-sys-stats`` instead: the base sdist's files with the companion's own
+``pyproject.toml`` (see ``jemalloc_build.variants``), which then builds like any
+project.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import re
-import shutil
+import subprocess
 import sys
+import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from setuptools import build_meta as _setuptools
 
@@ -32,134 +31,126 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from jemalloc_build import cache, manifest, settings, source, variants  # noqa: E402
-from jemalloc_build.errors import BuildError  # noqa: E402
-from jemalloc_build.setuptools_ext import CONFIG_SETTINGS_ENV  # noqa: E402
+from jemalloc_build import build, cache, manifest, project, settings, source, variants  # noqa: E402
+from jemalloc_build.errors import BuildError, SettingError, report  # noqa: E402
+from jemalloc_build.setuptools_ext import using  # noqa: E402
 
-get_requires_for_build_sdist = _setuptools.get_requires_for_build_sdist
 get_requires_for_build_editable = _setuptools.get_requires_for_build_editable
 prepare_metadata_for_build_editable = _setuptools.prepare_metadata_for_build_editable
 
+T = TypeVar("T")
 
-def _ours(config_settings: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """Split config settings into ours (validated) and setuptools' own ``--...`` keys."""
-    config_settings = dict(config_settings or {})
-    mine = {k: v for k, v in config_settings.items() if not k.startswith("--")}
-    theirs = {k: v for k, v in config_settings.items() if k.startswith("--")} or None
+
+def _split(config_settings: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Config settings: ours (checked by the settings chain) and setuptools' own ``--...`` keys."""
+    given = dict(config_settings or {})
+    ours = {k: v for k, v in given.items() if not k.startswith("--")}
+    theirs = {k: v for k, v in given.items() if k.startswith("--")} or None
+    return ours, theirs
+
+
+def _tree_variant(pyproject: Mapping[str, Any]) -> str:
+    return str(pyproject.get("tool", {}).get(settings.PYPROJECT_TABLE, {}).get("variant", "base"))
+
+
+def _resolve(config_settings: Mapping[str, Any] | None, *, full: bool) -> tuple[settings.BuildSettings,
+                                                                                  dict[str, Any] | None]:
+    """The settings of this hook, resolved once; ``full`` also asks the compiler (for per-target variables)."""
+    ours, theirs = _split(config_settings)
+    pyproject = project.pyproject(ROOT)
+    environ = os.environ
+    resolved = (build.settings_for(environ, ours, pyproject) if full
+                else settings.resolve(environ=environ, config_settings=ours, pyproject=pyproject))
+    tree = _tree_variant(pyproject)
+    if (resolved.variant or "base") != tree:
+        raise SettingError(
+            f"variant {resolved.variant!r} asked for, but this tree builds the {tree} distribution;"
+            f" make the companion's sdist first (python -m build --sdist -C variant={resolved.variant})"
+            " and build the wheel from it, or use JEMALLOC_SYS_FEATURES")
+    return resolved, theirs
+
+
+def _guarded(hook: Callable[[], T]) -> T:
+    """Run a hook; a BuildError becomes our one-line report and a non-zero exit (pip shows both)."""
     try:
-        settings.resolve(environ={}, config_settings=mine)
+        return hook()
     except BuildError as exc:
-        raise SystemExit(f"error: {exc}") from None
-    return mine, theirs
-
-
-def _with_settings(config_settings: dict[str, Any] | None) -> dict[str, Any] | None:
-    mine, theirs = _ours(config_settings)
-    os.environ[CONFIG_SETTINGS_ENV] = json.dumps(mine)
-    return theirs
-
-
-def _variant(config_settings: dict[str, Any] | None) -> tuple[variants.Variant, dict[str, Any] | None]:
-    """Take ``variant`` out of the config settings (it is not a build setting); env var wins, as for settings."""
-    rest = dict(config_settings or {})
-    raw, source_name = rest.pop("variant", None), "config setting variant"
-    if os.environ.get(variants.BUILD_VARIANT_ENV):
-        raw, source_name = os.environ[variants.BUILD_VARIANT_ENV], variants.BUILD_VARIANT_ENV
-    try:
-        chosen = variants.get(str(raw or "base"), source=source_name)
-    except BuildError as exc:
-        raise SystemExit(f"error: {exc}") from None
-    return chosen, rest
-
-
-def _version(tree: Path) -> str:
-    text = (tree / variants.BASE_PACKAGE / "_version.py").read_text(encoding="utf-8")
-    match = re.search(r'__version__\s*=\s*"([^"]+)"', text)
-    if match is None:
-        raise SystemExit(f"error: no __version__ in {tree / variants.BASE_PACKAGE / '_version.py'}")
-    return match.group(1)
-
-
-@contextlib.contextmanager
-def _in_variant_tree(variant: variants.Variant) -> Iterator[None]:
-    """Run a setuptools hook in the tree of ``variant`` (the base: this tree; a companion: a staged copy)."""
-    if variant.is_base:
-        yield
-        return
-    import tomllib  # the builder needs Python 3.11+ anyway (jemalloc_build.manifest)
-
-    version = _version(ROOT)
-    base = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    old_cwd, old_features = Path.cwd(), os.environ.get("JEMALLOC_SYS_FEATURES")
-    with tempfile.TemporaryDirectory(prefix=f"jemalloc-sys-{variant.name}-") as tmp:
-        staged = Path(tmp) / "src"
-        staged.mkdir()
-        for name in ("jemalloc_build", "_backend", "vendor"):
-            if (ROOT / name).is_dir():
-                shutil.copytree(ROOT / name, staged / name, ignore=shutil.ignore_patterns("__pycache__", "source"))
-        for name in ("setup.py", "README.md", "LICENSE"):
-            shutil.copy2(ROOT / name, staged / name)
-        (staged / "pyproject.toml").write_text(variants.companion_pyproject(variant, base, version), encoding="utf-8")
-        package = staged / variant.package
-        package.mkdir()
-        (package / "__init__.py").write_text(variants.companion_init(variant, version), encoding="utf-8")
-        (package / "py.typed").write_text("", encoding="utf-8")
-        os.environ["JEMALLOC_SYS_FEATURES"] = variants.merged_features(variant, old_features or "")
-        os.chdir(staged)
-        try:
-            yield
-        finally:
-            os.chdir(old_cwd)
-            if old_features is None:
-                os.environ.pop("JEMALLOC_SYS_FEATURES", None)
-            else:
-                os.environ["JEMALLOC_SYS_FEATURES"] = old_features
-
-
-def _features_setting(variant: variants.Variant, config_settings: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Fold ``-C features=...`` into the variant's env value so the variant's features cannot be dropped by it."""
-    if variant.is_base or not config_settings or "features" not in config_settings:
-        return config_settings
-    rest = dict(config_settings)
-    user = rest.pop("features")
-    os.environ["JEMALLOC_SYS_FEATURES"] = variants.merged_features(
-        variant, os.environ.get("JEMALLOC_SYS_FEATURES", ""), ",".join(user) if isinstance(user, list) else str(user))
-    return rest
+        raise SystemExit(report(exc)) from None
 
 
 def get_requires_for_build_wheel(config_settings: dict[str, Any] | None = None) -> list[str]:
-    _, rest = _variant(config_settings)
-    return list(_setuptools.get_requires_for_build_wheel(_with_settings(rest)))
+    _, theirs = _guarded(lambda: _resolve(config_settings, full=False))
+    return list(_setuptools.get_requires_for_build_wheel(theirs))
 
 
 def prepare_metadata_for_build_wheel(metadata_directory: str, config_settings: dict[str, Any] | None = None) -> str:
-    variant, rest = _variant(config_settings)
-    with _in_variant_tree(variant):
-        rest = _features_setting(variant, rest)
-        return str(_setuptools.prepare_metadata_for_build_wheel(metadata_directory, _with_settings(rest)))
+    _, theirs = _guarded(lambda: _resolve(config_settings, full=False))
+    return str(_setuptools.prepare_metadata_for_build_wheel(metadata_directory, theirs))
 
 
 def build_wheel(wheel_directory: str, config_settings: dict[str, Any] | None = None,
                 metadata_directory: str | None = None) -> str:
-    variant, rest = _variant(config_settings)
-    wheel_directory = os.path.abspath(wheel_directory)
-    if metadata_directory is not None:
-        metadata_directory = os.path.abspath(metadata_directory)
-    with _in_variant_tree(variant):
-        rest = _features_setting(variant, rest)
-        return str(_setuptools.build_wheel(wheel_directory, _with_settings(rest), metadata_directory))
+    resolved, theirs = _guarded(lambda: _resolve(config_settings, full=True))
+    with using(resolved, dict(os.environ)):
+        return str(_setuptools.build_wheel(wheel_directory, theirs, metadata_directory))
 
 
 def build_editable(wheel_directory: str, config_settings: dict[str, Any] | None = None,
                    metadata_directory: str | None = None) -> str:
-    return str(_setuptools.build_editable(wheel_directory, _with_settings(config_settings), metadata_directory))
+    resolved, theirs = _guarded(lambda: _resolve(config_settings, full=True))
+    with using(resolved, dict(os.environ)):
+        return str(_setuptools.build_editable(wheel_directory, theirs, metadata_directory))
+
+
+def _sdist_variant(config_settings: Mapping[str, Any] | None) -> variants.Variant:
+    ours, _ = _split(config_settings)
+    chosen = settings.resolve(environ=os.environ, config_settings=ours, pyproject=project.pyproject(ROOT)).variant
+    return variants.get(chosen or _tree_variant(project.pyproject(ROOT)))
+
+
+def get_requires_for_build_sdist(config_settings: dict[str, Any] | None = None) -> list[str]:
+    variant = _guarded(lambda: _sdist_variant(config_settings))
+    extra = [] if variant.is_base else ["tomli-w"]  # writes the companion's pyproject.toml
+    return [*_setuptools.get_requires_for_build_sdist(None), *extra]
+
+
+def _bundle_source() -> None:
+    env = settings.resolve(environ=os.environ)
+    source.bundle_for_sdist(manifest=manifest.load(), cache_dir=cache.cache_root(env.cache_dir), environ=os.environ,
+                            explicit=env.source if env.source and Path(env.source).is_file() else "")
+
+
+def _companion_sdist(variant: variants.Variant, sdist_directory: str) -> str:
+    """The companion's sdist: the base sdist's files, its own pyproject.toml and import package."""
+    import tomli_w
+
+    version = project.version(ROOT)
+    with tempfile.TemporaryDirectory(prefix=f"jemalloc-sys-{variant.name}-sdist-") as tmp:
+        base_sdist = Path(tmp) / _setuptools.build_sdist(tmp)
+        with tarfile.open(base_sdist) as archive:
+            archive.extractall(tmp, filter="data")
+        staged = Path(tmp) / base_sdist.name.removesuffix(".tar.gz")
+        for name in ("PKG-INFO", "setup.cfg"):
+            (staged / name).unlink(missing_ok=True)
+        pyproject = variants.companion_pyproject(variant, project.pyproject(ROOT), version)
+        (staged / "pyproject.toml").write_text(tomli_w.dumps(pyproject), encoding="utf-8")
+        package = staged / variant.package
+        package.mkdir()
+        (package / "__init__.py").write_text(variants.companion_init(variant, version), encoding="utf-8")
+        (package / "py.typed").write_text("", encoding="utf-8")
+        # setuptools builds the project in the current folder: the staged tree's, in a child process.
+        code = "import sys; from setuptools import build_meta; print(build_meta.build_sdist(sys.argv[1]))"
+        proc = subprocess.run([sys.executable, "-c", code, os.path.abspath(sdist_directory)], cwd=staged,
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SettingError(f"building the {variant.distribution} sdist failed (exit {proc.returncode})",
+                               detail=proc.stderr[-3000:])
+        return proc.stdout.strip().splitlines()[-1]
 
 
 def build_sdist(sdist_directory: str, config_settings: dict[str, Any] | None = None) -> str:
-    env = settings.resolve()
-    try:
-        source.bundle_for_sdist(manifest=manifest.load(), cache_dir=cache.cache_root(env.cache_dir),
-                                explicit=env.source if env.source and Path(env.source).is_file() else "")
-    except BuildError as exc:
-        raise SystemExit(f"error: {exc}") from None
-    return str(_setuptools.build_sdist(sdist_directory, config_settings))
+    variant = _guarded(lambda: _sdist_variant(config_settings))
+    _guarded(_bundle_source)
+    if variant.is_base or _tree_variant(project.pyproject(ROOT)) == variant.name:
+        return str(_setuptools.build_sdist(sdist_directory, None))
+    return _guarded(lambda: _companion_sdist(variant, sdist_directory))

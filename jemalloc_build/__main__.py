@@ -9,22 +9,21 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from . import build as build_mod
 from . import configure, malloc_conf, manifest, source
 from . import settings as settings_mod
 from .cache import cache_root
-from .errors import BuildError
+from .errors import BuildError, report
 from .toolchain import detect
 
 
-def _build(args: argparse.Namespace) -> int:
-    settings = build_mod.settings_for()
-    from .setuptools_ext import build_all
-
-    results = build_all(settings)
+def _build(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    settings = build_mod.settings_for(environ)
+    results = build_mod.build_all(settings, environ=environ)
     if args.json:
         print(json.dumps({name: {"root": str(r.root), **r.record} for name, r in results.items()}, indent=2))
     else:
@@ -33,36 +32,38 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _plan(args: argparse.Namespace) -> int:
+def _plan(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Print the configure arguments a configuration produces, without building."""
-    settings = build_mod.settings_for()
-    tc = detect(target=settings.target)
+    settings = build_mod.settings_for(environ)
+    tc = detect(target=settings.target, environ=environ)
     mf = manifest.load()
-    src = source.prepare(explicit=settings.source, manifest=mf, cache_dir=cache_root(settings.cache_dir))
+    cache_dir = cache_root(settings.cache_dir)
+    src = source.prepare(explicit=settings.source, manifest=mf, cache_dir=cache_dir, environ=environ)
     result = configure.plan(settings, target=tc.host, cross=tc.cross, manifest=mf,
-                            known_options=malloc_conf.known_options(src.tree), flavour=args.flavour)
+                            known_options=malloc_conf.known_options(src.tree), flavour=args.flavour,
+                            family=tc.family, link_stub_dir=str(cache_dir / "cross-tools" / "link-stubs"))
     print(" ".join(result.args))
     return 0
 
 
-def _install(args: argparse.Namespace) -> int:
+def _install(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Build (or reuse) and install library, header, pkg-config file and record into a prefix (conda's $PREFIX)."""
     from pathlib import Path
 
     from .prefix_install import build_and_install
 
-    installed = build_and_install(Path(args.prefix), variant=args.variant)
+    installed = build_and_install(Path(args.prefix), variant=args.variant, environ=environ)
     for path in installed.files:
         print(path)
     return 0
 
 
-def _settings_table(args: argparse.Namespace) -> int:
+def _settings_table(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     print(settings_mod.settings_table_markdown())
     return 0
 
 
-COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
+COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace, Mapping[str, str]], int]]] = {
     "build": ("build (or reuse) every library this platform ships; prints their paths", _build),
     "plan": ("print the configure arguments for the current settings", _plan),
     "install": ("build (or reuse) and install into --prefix: lib/, include/, lib/pkgconfig/, share/", _install),
@@ -81,19 +82,16 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--flavour", default="inprocess", choices=sorted(configure.FLAVOURS))
         if name == "install":
             p.add_argument("--prefix", required=True, help="the prefix to install into ($PREFIX, %%LIBRARY_PREFIX%%)")
-            p.add_argument("--variant", default="", help="a variant name (base, stats, profiling, debug)"
-                           " whose features are added to JEMALLOC_SYS_FEATURES")
+            p.add_argument("--variant", default="", help="a variant name (base, stats, profiling, debug);"
+                           " the same as JEMALLOC_SYS_BUILD_VARIANT")
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["build", *(argv or [])])
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     try:
-        return COMMANDS[args.command][1](args)
+        return COMMANDS[args.command][1](args, dict(os.environ))
     except BuildError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        if exc.detail:
-            print(exc.detail, file=sys.stderr)
-        return exc.exit_code
+        return report(exc)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,15 @@
 """Configure and make jemalloc once per configuration, and reuse the result.
 
 A finished build is a cache entry keyed by everything that changes the output
-(source sha256, configure arguments, compiler and its version, target, the
-environment's compiler flags, this builder's version). Entries appear atomically
-(:mod:`cache`), so a build interrupted half-way is simply absent next time.
+(source and configure script, configure arguments, what the compiler is and its
+version, target, the environment's compiler flags, this builder's version).
+Entries appear atomically (:mod:`cache`), so a build interrupted half-way is
+simply absent next time.
+
+The build environment (``CC``, ``CFLAGS``, ``PATH``, ``MAKEFLAGS``...) is passed in
+as a mapping, never read from this process's ``os.environ``: the entry points read
+their environment once and hand it down, so a test, a benchmark or the conda recipe
+can build exactly what the wheels ship by passing the same mapping.
 """
 
 from __future__ import annotations
@@ -15,28 +21,41 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import BUILDER_VERSION, cache, configure, cross, mallctl_types, malloc_conf, manifest, source, toolchain
+from . import (
+    BUILDER_VERSION,
+    cache,
+    configure,
+    cross,
+    mallctl_types,
+    malloc_conf,
+    manifest,
+    source,
+    toolchain,
+    upstream_tests,
+)
+from . import settings as settings_mod
 from .errors import ConfigureError, MakeError, SourceError
-from .platforms import import_library_name, make_variables, shared_library_name
+from .logs import Reporter, config_log_excerpt, make_progress, run_logged, tail
+from .platforms import BACKTRACE_DEFINES, import_library_name, make_variables, shared_library_name
 from .settings import BuildSettings
 
 log = logging.getLogger(__name__)
 
-Reporter = Callable[[str], None]
-
-FLAG_ENV = ("CFLAGS", "CPPFLAGS", "LDFLAGS", "EXTRA_CFLAGS", "EXTRA_LDFLAGS", "AR", "NM", "RANLIB",
-            "STRIP", "MACOSX_DEPLOYMENT_TARGET")
+FLAG_ENV = ("CFLAGS", "CPPFLAGS", "LDFLAGS", "EXTRA_CFLAGS", "EXTRA_LDFLAGS", "MACOSX_DEPLOYMENT_TARGET")
 """Environment that reaches the compiler and so belongs in the cache key."""
 
+TOOL_ENV = ("AR", "NM", "RANLIB", "STRIP")
+"""Programs configure and make run besides the compiler: in the key by what they are, not how they are spelled."""
+
 RECORD = "build-record.json"
+"""The record of a cache entry (the package's copy is ``jemalloc_sys/_build_record.json``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,55 +68,60 @@ class BuildResult:
     seconds: float
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Job:
+    """Everything one library build needs, resolved before anything is compiled."""
+
+    settings: BuildSettings
+    flavour: str
+    environ: Mapping[str, str]
+    toolchain: toolchain.Toolchain
+    manifest: manifest.Manifest
+    source: source.Source
+    plan: configure.ConfigurePlan
+    cache_dir: Path
+    key: str
+
+    @property
+    def entry(self) -> Path:
+        return self.cache_dir / "builds" / f"{self.flavour}-{self.key}"
+
+    @property
+    def library_name(self) -> str:
+        return shared_library_name(self.toolchain.host, f"jemalloc{self.plan.install_suffix}")
+
+    @property
+    def everything(self) -> bool:
+        """Show whole logs on failure (CI), not their tails."""
+        return bool(self.environ.get("CI"))
+
+
 def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def _jobs(settings: BuildSettings) -> list[str]:
+def _jobs(settings: BuildSettings, environ: Mapping[str, str]) -> list[str]:
     """-jN unless a parent make shares its jobserver with us (oversubscription was crate #92/#120)."""
-    makeflags = os.environ.get("MAKEFLAGS", "")
+    makeflags = environ.get("MAKEFLAGS", "")
     if settings.num_jobs is None and ("--jobserver-auth" in makeflags or "--jobserver-fds" in makeflags):
         return []
     return [f"-j{settings.num_jobs or os.cpu_count() or 1}"]
 
 
-def _tail(path: Path, lines: int) -> str:
-    if not path.is_file():
-        return ""
-    text = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    keep = text if os.environ.get("CI") else text[-lines:]
-    return "\n".join(keep)
-
-
-def _config_log_excerpt(path: Path, lines: int = 50) -> str:
-    """The end of config.log's test transcript: the failing check and the compiler's complaint.
-
-    config.log ends with a dump of cache variables and confdefs.h that says nothing
-    about the failure, so the tail is taken from before that dump.
-    """
-    if not path.is_file():
-        return "(no config.log)"
-    text = path.read_text(encoding="utf-8", errors="replace")
-    if os.environ.get("CI"):
-        return text
-    transcript = text.split("## ---------------- ##\n## Cache variables. ##", 1)[0]
-    return "\n".join(transcript.rstrip().splitlines()[-lines:])
-
-
 def _cache_key(plan: configure.ConfigurePlan, tc: toolchain.Toolchain, src: source.Source,
-               *, upstream_tests: bool = False) -> str:
+               environ: Mapping[str, str], *, upstream_tests: bool = False) -> str:
     material: dict[str, object] = {
         "builder": BUILDER_VERSION,
         "source": src.sha256 or f"tree:{src.tree}",
+        "configure": src.configure_sha256,
         "args": plan.args,
-        "cc": tc.cc,
+        "cc": tc.identity,
         "cc_version": tc.version,
         "target": plan.target,
-        "env": {k: os.environ.get(k, "") for k in FLAG_ENV},
+        "env": {k: environ.get(k, "") for k in FLAG_ENV},
+        "tools": {k: toolchain.tool_identity(environ.get(k, ""), environ.get("PATH")) for k in TOOL_ENV},
+        "make": make_variables(tc.host),
     }
-    make_vars = make_variables(tc.host)
-    if make_vars:  # only when present, so the keys of existing entries stay valid
-        material["make"] = make_vars
     if upstream_tests:
         # An entry made without `make check` must not satisfy a request to run it.
         material["upstream_tests"] = True
@@ -105,73 +129,47 @@ def _cache_key(plan: configure.ConfigurePlan, tc: toolchain.Toolchain, src: sour
     return hashlib.sha256(blob).hexdigest()[:20]
 
 
-def _extra_cflags(plan: configure.ConfigurePlan, objdir: Path, tree: Path, version: str) -> str:
-    # Path maps make the output independent of where it was built (reproducible,
-    # and no build folder leaks into the wheel); -g0 drops 4-6 MB of debug info
-    # that only the debug variant wants.
-    flags = [f"-ffile-prefix-map={objdir}=.", f"-ffile-prefix-map={tree}=jemalloc-{version}"]
-    if "debug" not in plan.features:
-        flags.append("-g0")
-    existing = os.environ.get("EXTRA_CFLAGS", "")
-    return " ".join([existing, *flags]).strip()
+def _compiler_flags(job: _Job, objdir: Path) -> dict[str, str]:
+    """EXTRA_CFLAGS / LDFLAGS the builder adds: path maps, no debug info, and the toolchain's own needs.
 
-
-def _extra_ldflags() -> list[str]:
-    """EXTRA_LDFLAGS from the environment as a make variable.
-
-    jemalloc's configure resets EXTRA_LDFLAGS, so the variable (in FLAG_ENV and the
-    cache key) would otherwise never reach the library link; cross targets use it for
-    flags that only make sense there, e.g. ``-Wl,--out-implib`` (jemalloc_build.cross).
+    Path maps make the output independent of where it was built (reproducible, and
+    no build folder leaks into the wheel); -g0 drops 4-6 MB of debug info that only
+    the debug variant wants. zig: jemalloc's debug build compiles without
+    optimization and zig cc then turns on UBSan and links its runtime (another
+    allocator's checks than the variant promises, with the build folder spelled in
+    its type descriptors); and zig compiles its own glibc shim with DWARF naming the
+    build folder, so ELF links drop debug sections.
     """
-    value = os.environ.get("EXTRA_LDFLAGS", "")
-    return [f"EXTRA_LDFLAGS={value}"] if value else []
+    plan, tree = job.plan, job.source.tree
+    cflags = [f"-ffile-prefix-map={objdir}=.", f"-ffile-prefix-map={tree}=jemalloc-{job.manifest.version}"]
+    if "debug" not in plan.features:
+        cflags.append("-g0")
+    ldflags = []
+    if job.toolchain.family == "zig":
+        if "debug" in plan.features:
+            cflags.append("-fno-sanitize=undefined")
+        if job.toolchain.host.os not in ("darwin", "windows"):
+            ldflags.append("-Wl,--strip-debug")
+    flags = {"EXTRA_CFLAGS": " ".join([job.environ.get("EXTRA_CFLAGS", ""), *cflags]).strip()}
+    if ldflags:
+        flags["LDFLAGS"] = " ".join([job.environ.get("LDFLAGS", ""), *ldflags]).strip()
+    return flags
 
 
-def _run_logged(cmd: list[str], *, cwd: Path, env: dict[str, str], log_path: Path,
-                on_line: Callable[[str], None] | None = None) -> int:
-    with log_path.open("w", encoding="utf-8") as fh:
-        fh.write("$ " + shlex.join(cmd) + "\n")
-        fh.flush()
-        with subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, errors="replace") as proc:
-            assert proc.stdout is not None
-            try:
-                for line in proc.stdout:
-                    fh.write(line)
-                    if on_line is not None:
-                        on_line(line.rstrip("\n"))
-            except BaseException:
-                # Ctrl-C or a crash in our code: stop make now rather than leave it writing.
-                proc.kill()
-                raise
-            return proc.wait()
-
-
-_UNIT = re.compile(r"\s-c\s.*?(\S+/src/\S+\.c)\b|\s-c\s(?:.*\s)?(\S+\.c)\s*$")
-
-
-def _progress(report: Reporter, total: int) -> Callable[[str], None]:
-    seen = 0
-
-    def on_line(line: str) -> None:
-        nonlocal seen
-        match = _UNIT.search(line)
-        if match and " -c " in line:
-            seen += 1
-            unit = Path(match.group(1) or match.group(2)).name
-            report(f"  [{seen:3d}/{total}] {unit}")
-        elif "error" in line.lower() and ":" in line:
-            report("  " + line)
-
-    return on_line
+def _make_command(job: _Job, target: str) -> list[str]:
+    # jemalloc's configure resets EXTRA_LDFLAGS, so the variable (in FLAG_ENV and the cache key)
+    # would never reach the library link; cross targets use it for e.g. -Wl,--out-implib.
+    extra = job.environ.get("EXTRA_LDFLAGS", "")
+    return [job.toolchain.make, *_jobs(job.settings, job.environ), *make_variables(job.toolchain.host),
+            *([f"EXTRA_LDFLAGS={extra}"] if extra else []), target]
 
 
 def _read_defines(header: Path) -> dict[str, str]:
     defines = {}
     for line in header.read_text(encoding="utf-8", errors="replace").splitlines():
-        m = re.match(r"#\s*define\s+(\w+)\s+(.*)$", line)
+        m = re.match(r"#\s*define\s+(\w+)(?:\s+(.*))?$", line)
         if m:
-            defines[m.group(1)] = m.group(2).strip()
+            defines[m.group(1)] = (m.group(2) or "").strip()
     return defines
 
 
@@ -188,162 +186,225 @@ def _check_version(objdir: Path, plan: configure.ConfigurePlan, mf: manifest.Man
     return version
 
 
-def settings_for(config_settings: dict[str, Any] | None = None) -> BuildSettings:
+def configured_backtrace(defs: Mapping[str, str]) -> str | None:
+    """The backtrace method configure settled on, read from ``jemalloc_internal_defs.h`` (None: no profiling)."""
+    if "JEMALLOC_PROF" not in defs:
+        return None
+    chosen = [method for method, define in BACKTRACE_DEFINES.items() if define in defs]
+    return chosen[0] if chosen else "none"
+
+
+def _check_backtrace(defs: Mapping[str, str], job: _Job, objdir: Path) -> None:
+    """Fail unless configure chose exactly the backtrace method the plan asked for.
+
+    jemalloc's configure quietly falls back when a probe fails (libgcc -> gcc intrinsics,
+    or profiling off altogether); a library built that way crashed every profiled process
+    (issue 10), so a mismatch stops the build here, before anything is packaged.
+    """
+    wanted = job.plan.backtrace
+    if wanted is None:
+        return
+    got = configured_backtrace(defs)
+    if got != wanted:
+        what = "turned profiling off" if got is None else f"chose backtrace method {got!r}"
+        raise ConfigureError(
+            f"jemalloc configure {what} but this build asked for {wanted!r} (toolchain family"
+            f" {job.toolchain.family}, see BACKTRACES in jemalloc_build/platforms.py); set"
+            " JEMALLOC_SYS_PROF_BACKTRACE to a method this compiler supports",
+            detail=config_log_excerpt(objdir / "config.log", everything=job.everything),
+        )
+
+
+def _write_link_stub(folder: Path) -> None:
+    """An empty static archive named ``libgcc.a``: satisfies a ``-lgcc`` that has nothing left to provide."""
+    stub = folder / "libgcc.a"
+    if not stub.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = stub.with_name(f".libgcc.a.{os.getpid()}")
+        tmp.write_bytes(b"!<arch>\n")
+        os.replace(tmp, stub)
+
+
+def _prepare(settings: BuildSettings, flavour: str, environ: Mapping[str, str]) -> _Job:
+    """Resolve toolchain, source and configure plan; every check that needs no source runs before any fetch."""
+    mf = manifest.load()
+    cache_dir = cache.cache_root(settings.cache_dir)
+    tc = toolchain.detect(target=settings.target, environ=environ)
+    stubs = str(cache_dir / "cross-tools" / "link-stubs")
+
+    def make_plan(known: frozenset[str] | None) -> configure.ConfigurePlan:
+        return configure.plan(settings, target=tc.host, cross=tc.cross, manifest=mf, known_options=known,
+                              flavour=flavour, family=tc.family, link_stub_dir=stubs)
+
+    make_plan(None)
+    src = source.prepare(explicit=settings.source, manifest=mf, cache_dir=cache_dir, environ=environ)
+    plan = make_plan(malloc_conf.known_options(src.tree))
+    if any(arg == f"LIBS=-L{stubs}" for arg in plan.args):
+        _write_link_stub(Path(stubs))
+    key = _cache_key(plan, tc, src, environ, upstream_tests=settings.run_jemalloc_tests)
+    return _Job(settings=settings, flavour=flavour, environ=environ, toolchain=tc, manifest=mf, source=src,
+                plan=plan, cache_dir=cache_dir, key=key)
+
+
+def _reuse(job: _Job, started: float, report: Reporter) -> BuildResult | None:
+    record_path = job.entry / RECORD
+    if not record_path.is_file():
+        return None
+    if not (job.entry / mallctl_types.FILE_NAME).is_file():
+        mallctl_types.write(job.source.tree, job.entry)  # an entry cached before the table existed
+    cached: dict[str, Any] = json.loads(record_path.read_text(encoding="utf-8"))
+    report(f"jemalloc {cached['jemalloc_version']} ({job.flavour}): reusing build {job.entry}")
+    return BuildResult(root=job.entry, library=job.entry / "lib" / cached["library"], record=cached,
+                       reused=True, seconds=time.monotonic() - started)
+
+
+def _configure(job: _Job, scratch: Path, env: dict[str, str], report: Reporter) -> tuple[str, dict[str, str]]:
+    """Run configure in ``scratch/obj``; returns jemalloc's version string and its internal defines."""
+    objdir = scratch / "obj"
+    cmd = ["sh", str(job.source.tree / "configure"), "--prefix=/usr/local", *job.plan.args]
+    report(f"jemalloc {job.manifest.version} ({job.flavour}): configuring in {objdir}")
+    report("  $ " + shlex.join(cmd))
+    status = run_logged(cmd, cwd=objdir, env=env, log_path=scratch / "configure.log")
+    if status != 0:
+        raise ConfigureError(
+            f"jemalloc configure failed (exit {status}); the command and the end of config.log follow",
+            detail=f"$ {shlex.join(cmd)}\n  (in {objdir}, CC={env['CC']})\n"
+            + tail(scratch / "configure.log", 3) + "\n--- config.log ---\n"
+            + config_log_excerpt(objdir / "config.log", everything=job.everything),
+        )
+    version = _check_version(objdir, job.plan, job.manifest)
+    defs = _read_defines(objdir / "include" / "jemalloc" / "internal" / "jemalloc_internal_defs.h")
+    _check_backtrace(defs, job, objdir)
+    return version, defs
+
+
+def _make(job: _Job, scratch: Path, env: dict[str, str], report: Reporter) -> None:
+    cmd = _make_command(job, "build_lib_shared")
+    # Each source is compiled twice: once to list its symbols (private namespace), once for the library.
+    units = 2 * sum(1 for _ in (job.source.tree / "src").glob("*.c"))
+    report(f"jemalloc {job.manifest.version} ({job.flavour}): $ {shlex.join(cmd)}")
+    status = run_logged(cmd, cwd=scratch / "obj", env=env, log_path=scratch / "make.log",
+                        on_line=make_progress(report, units))
+    if status != 0:
+        raise MakeError(
+            f"jemalloc make failed (exit {status}); the end of its output follows",
+            detail=f"$ {shlex.join(cmd)}\n  (in {scratch / 'obj'})\n--- make output ---\n"
+            + tail(scratch / "make.log", 40, everything=job.everything),
+        )
+
+
+def _stage(job: _Job, scratch: Path, version: str, defs: Mapping[str, str]) -> dict[str, Any]:
+    """Copy what the package ships out of the object folder and write the record; returns the record."""
+    objdir, plan, tc, lib_name = scratch / "obj", job.plan, job.toolchain, job.library_name
+    (scratch / "lib").mkdir()
+    shutil.copy2(objdir / "lib" / lib_name, scratch / "lib" / lib_name)
+    import_lib = import_library_name(tc.host, f"jemalloc{plan.install_suffix}")
+    if import_lib is not None:
+        if not (objdir / "lib" / import_lib).is_file():
+            raise MakeError(f"the link produced no import library {import_lib} next to {lib_name};"
+                            " use zig, or mingw-w64 with -Wl,--out-implib (jemalloc_build.cross)")
+        shutil.copy2(objdir / "lib" / import_lib, scratch / "lib" / import_lib)
+    (scratch / "include" / "jemalloc").mkdir(parents=True)
+    shutil.copy2(objdir / "include" / "jemalloc" / f"jemalloc{plan.install_suffix}.h",
+                 scratch / "include" / "jemalloc" / "jemalloc.h")
+    shutil.copy2(job.source.tree / job.manifest.license_file, scratch / "COPYING")
+    if "profiling" in plan.features and (objdir / "bin" / "jeprof").is_file():
+        (scratch / "bin").mkdir()
+        shutil.copy2(objdir / "bin" / "jeprof", scratch / "bin" / "jeprof")
+    record: dict[str, Any] = {
+        "jemalloc_version": version,
+        "flavour": job.flavour,
+        "features": sorted(plan.features),
+        "configure_args": list(plan.args),
+        "malloc_conf": plan.malloc_conf,
+        **{name: _int_or_none(defs.get(name.upper())) for name in ("lg_page", "lg_hugepage", "lg_quantum", "lg_vaddr")},
+        "symbol_prefix": plan.symbol_prefix,
+        "tls_model": plan.tls_model,
+        "prof_backtrace": plan.backtrace,
+        "library": lib_name,
+        "import_library": import_lib,
+        "compiler": {"cc": list(tc.identity), "version": tc.version},
+        "target": plan.target,
+        "source": {"sha256": job.source.sha256, "commit": job.manifest.commit,
+                   "origin": job.source.origin if job.source.sha256 is None else "verified tarball"},
+        "cache_key": job.key,
+        "override": None,
+    }
+    (scratch / RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    mallctl_types.write(job.source.tree, scratch)
+    return record
+
+
+def build_jemalloc(settings: BuildSettings, *, environ: Mapping[str, str], flavour: str = "inprocess",
+                   report: Reporter = _stderr) -> BuildResult:
+    """Build (or reuse) the jemalloc shared library for ``settings`` and ``flavour`` in ``environ``."""
+    started = time.monotonic()
+    job = _prepare(settings, flavour, environ)
+    reused = _reuse(job, started, report)
+    if reused is not None:
+        return reused
+    with cache.staged_entry(job.entry) as scratch:
+        objdir = scratch / "obj"
+        objdir.mkdir()
+        env = {**job.environ, "CC": shlex.join(job.toolchain.cc), **_compiler_flags(job, objdir),
+               **cross.build_env(job.toolchain.cc, objdir, shared=job.cache_dir / "zig", environ=job.environ)}
+        version, defs = _configure(job, scratch, env, report)
+        _make(job, scratch, env, report)
+        if settings.run_jemalloc_tests:
+            make = [job.toolchain.make, *_jobs(settings, job.environ)]
+            upstream_tests.run(make, objdir=objdir, env=env, logs=scratch, report=report, everything=job.everything)
+        record = _stage(job, scratch, version, defs)
+        shutil.rmtree(objdir)
+    seconds = time.monotonic() - started
+    report(f"jemalloc {version} ({flavour}): built {job.library_name} in {seconds:.0f}s")
+    return BuildResult(root=job.entry, library=job.entry / "lib" / job.library_name, record=record, reused=False,
+                       seconds=seconds)
+
+
+def settings_for(environ: Mapping[str, str], config_settings: Mapping[str, Any] | None = None,
+                 pyproject: Mapping[str, Any] | None = None) -> BuildSettings:
     """Resolve settings, including the crate's ``<TARGET>_JEMALLOC_SYS_*`` per-target variables.
 
     Two passes: the target triple itself is a setting, and it decides which
     per-target names to look at.
     """
-    from . import settings as settings_mod
-
-    first = settings_mod.resolve(config_settings=config_settings)
-    tc = toolchain.detect(target=first.target)
-    return settings_mod.resolve(config_settings=config_settings, target_prefix=tc.host.env_prefix)
-
-
-def flavour_supported(flavour: str, settings: BuildSettings) -> bool:
-    oses = configure.FLAVOURS[flavour].oses
-    return oses is None or toolchain.detect(target=settings.target).host.os in oses
+    first = settings_mod.resolve(environ=environ, config_settings=config_settings, pyproject=pyproject)
+    tc = toolchain.detect(target=first.target, environ=environ)
+    return settings_mod.resolve(environ=environ, config_settings=config_settings, pyproject=pyproject,
+                                target_prefix=tc.host.env_prefix)
 
 
-def build_jemalloc(
-    settings: BuildSettings,
-    *,
-    flavour: str = "inprocess",
-    report: Reporter = _stderr,
-) -> BuildResult:
-    """Build (or reuse) the jemalloc shared library for ``settings`` and ``flavour``."""
-    started = time.monotonic()
-    mf = manifest.load()
-    cache_dir = cache.cache_root(settings.cache_dir)
-    tc = toolchain.detect(target=settings.target)
-    # Every check that needs no source runs before we fetch or extract anything.
-    configure.plan(settings, target=tc.host, cross=tc.cross, manifest=mf, known_options=None, flavour=flavour)
-    src = source.prepare(explicit=settings.source, manifest=mf, cache_dir=cache_dir)
-    plan = configure.plan(
-        settings, target=tc.host, cross=tc.cross, manifest=mf,
-        known_options=malloc_conf.known_options(src.tree), flavour=flavour,
-    )
-    key = _cache_key(plan, tc, src, upstream_tests=settings.run_jemalloc_tests)
-    entry = cache_dir / "builds" / f"{flavour}-{key}"
-    record_path = entry / RECORD
-    if record_path.is_file():
-        if not (entry / mallctl_types.FILE_NAME).is_file():
-            mallctl_types.write(src.tree, entry)  # an entry cached before the table existed
-        cached: dict[str, Any] = json.loads(record_path.read_text(encoding="utf-8"))
-        report(f"jemalloc {cached['jemalloc_version']} ({flavour}): reusing build {entry}")
-        return BuildResult(root=entry, library=entry / "lib" / cached["library"], record=cached,
-                           reused=True, seconds=time.monotonic() - started)
+def build_all(settings: BuildSettings, *, environ: Mapping[str, str],
+              report: Reporter = _stderr) -> dict[str, BuildResult]:
+    """Build every flavour this platform ships (the preload library only where LD_PRELOAD exists)."""
+    if settings.override:
+        from . import override
 
-    lib_name = shared_library_name(tc.host, f"jemalloc{plan.install_suffix}")
-    with cache.staged_entry(entry) as scratch:
-        objdir = scratch / "obj"
-        objdir.mkdir()
-        env = dict(os.environ)
-        env["CC"] = shlex.join(tc.cc)
-        env.update(cross.build_env(tc.cc, objdir))
-        env["EXTRA_CFLAGS"] = _extra_cflags(plan, objdir, src.tree, mf.version)
-        cmd = ["sh", str(src.tree / "configure"), "--prefix=/usr/local", *plan.args]
-        report(f"jemalloc {mf.version} ({flavour}): configuring in {objdir}")
-        report("  $ " + shlex.join(cmd))
-        status = _run_logged(cmd, cwd=objdir, env=env, log_path=scratch / "configure.log")
-        if status != 0:
-            raise ConfigureError(
-                f"jemalloc configure failed (exit {status}); the command and the end of config.log follow",
-                detail=f"$ {shlex.join(cmd)}\n  (in {objdir}, CC={env['CC']})\n"
-                + _tail(scratch / "configure.log", 3) + "\n--- config.log ---\n"
-                + _config_log_excerpt(objdir / "config.log"),
-            )
-        version = _check_version(objdir, plan, mf)
-        defs = _read_defines(objdir / "include" / "jemalloc" / "internal" / "jemalloc_internal_defs.h")
-
-        make_cmd = [tc.make, *_jobs(settings), *make_variables(tc.host), *_extra_ldflags(), "build_lib_shared"]
-        # Each source is compiled twice: once to list its symbols (private namespace), once for the library.
-        units = 2 * sum(1 for _ in (src.tree / "src").glob("*.c"))
-        report(f"jemalloc {mf.version} ({flavour}): $ {shlex.join(make_cmd)}")
-        status = _run_logged(make_cmd, cwd=objdir, env=env, log_path=scratch / "make.log",
-                             on_line=_progress(report, units))
-        if status != 0:
-            raise MakeError(
-                f"jemalloc make failed (exit {status}); the end of its output follows",
-                detail=f"$ {shlex.join(make_cmd)}\n  (in {objdir})\n--- make output ---\n"
-                + _tail(scratch / "make.log", 40),
-            )
-
-        if settings.run_jemalloc_tests:
-            _run_upstream_tests(tc.make, settings, objdir, env, scratch, report)
-
-        (scratch / "lib").mkdir()
-        shutil.copy2(objdir / "lib" / lib_name, scratch / "lib" / lib_name)
-        import_lib = import_library_name(tc.host, f"jemalloc{plan.install_suffix}")
-        if import_lib is not None:
-            if not (objdir / "lib" / import_lib).is_file():
-                raise MakeError(f"the link produced no import library {import_lib} next to {lib_name};"
-                                " use zig, or mingw-w64 with -Wl,--out-implib (jemalloc_build.cross)")
-            shutil.copy2(objdir / "lib" / import_lib, scratch / "lib" / import_lib)
-        (scratch / "include" / "jemalloc").mkdir(parents=True)
-        shutil.copy2(objdir / "include" / "jemalloc" / f"jemalloc{plan.install_suffix}.h",
-                     scratch / "include" / "jemalloc" / "jemalloc.h")
-        shutil.copy2(src.tree / mf.license_file, scratch / "COPYING")
-        if "profiling" in plan.features and (objdir / "bin" / "jeprof").is_file():
-            (scratch / "bin").mkdir()
-            shutil.copy2(objdir / "bin" / "jeprof", scratch / "bin" / "jeprof")
-
-        record: dict[str, Any] = {
-            "jemalloc_version": version,
-            "flavour": flavour,
-            "features": sorted(plan.features),
-            "configure_args": list(plan.args),
-            "malloc_conf": plan.malloc_conf,
-            "lg_page": _int_or_none(defs.get("LG_PAGE")),
-            "lg_hugepage": _int_or_none(defs.get("LG_HUGEPAGE")),
-            "lg_quantum": _int_or_none(defs.get("LG_QUANTUM")),
-            "lg_vaddr": _int_or_none(defs.get("LG_VADDR")),
-            "symbol_prefix": plan.symbol_prefix,
-            "tls_model": plan.tls_model,
-            "library": lib_name,
-            "import_library": import_lib,
-            "compiler": {"cc": list(tc.cc), "version": tc.version},
-            "target": plan.target,
-            "source": {"sha256": src.sha256, "origin": src.origin if src.sha256 is None else "verified tarball",
-                       "commit": mf.commit},
-            "cache_key": key,
-            "override": None,
-        }
-        (scratch / RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        mallctl_types.write(src.tree, scratch)
-        shutil.rmtree(objdir)
-    seconds = time.monotonic() - started
-    report(f"jemalloc {version} ({flavour}): built {lib_name} in {seconds:.0f}s")
-    return BuildResult(root=entry, library=entry / "lib" / lib_name, record=record, reused=False, seconds=seconds)
+        return {"inprocess": override.package(settings)}
+    host_os = toolchain.detect(target=settings.target, environ=environ).host.os
+    return {flavour: build_jemalloc(settings, environ=environ, flavour=flavour, report=report)
+            for flavour, spec in configure.FLAVOURS.items() if spec.oses is None or host_os in spec.oses}
 
 
-UPSTREAM_TEST_TARGETS = ("tests", "check")
-"""As the crate does: build every test program (unit, integration, analyze, stress), then run ``check``.
+def jeprof_scripts(results: Mapping[str, BuildResult]) -> dict[str, Path]:
+    """The ``jeprof`` scripts a package ships, by file name under ``bin/``.
 
-Works with our ``--disable-static`` configuration: unit and stress tests link
-jemalloc's own ``.jet`` objects, integration and stress tests link the shared
-library we ship (verified for 5.3.1).
-"""
-
-
-def _run_upstream_tests(make: str, settings: BuildSettings, objdir: Path, env: dict[str, str],
-                        scratch: Path, report: Reporter) -> None:
-    """jemalloc's own test suite (``make tests`` + ``make check``) against this exact configuration."""
-    for target in UPSTREAM_TEST_TARGETS:
-        cmd = [make, *_jobs(settings), target]
-        report(f"jemalloc: running upstream tests: $ {shlex.join(cmd)}")
-        log_path = scratch / f"{target}.log"
-        status = _run_logged(cmd, cwd=objdir, env=env, log_path=log_path)
-        # Every suite's summary, from the whole log: with -jN the suites run side by side.
-        text = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
-        for line in text:
-            if "Test suite summary" in line:
-                report("  " + line.strip())
-        if status != 0:
-            raise MakeError(f"jemalloc's own test suite failed at `make {target}` (exit {status});"
-                            " the end of its output follows",
-                            detail=f"$ {shlex.join(cmd)}\n  (in {objdir})\n" + _tail(log_path, 60))
+    configure writes the library's symbol prefix into jeprof, which uses it to cut
+    the allocator's own frames (``malloc`` vs ``_rjem_malloc``), so each library needs
+    its own: ``jeprof`` reads the dumps of the process allocator (the preload library,
+    ``jemalloc-sys run --profile``; the in-process library where there is no preload),
+    ``jeprof-inprocess`` those of the in-process library next to a preload one.
+    """
+    found = {flavour: result.root / "bin" / "jeprof" for flavour, result in results.items()
+             if (result.root / "bin" / "jeprof").is_file()}
+    scripts = {}
+    if "preload" in found:
+        scripts["jeprof"] = found["preload"]
+        if "inprocess" in found:
+            scripts["jeprof-inprocess"] = found["inprocess"]
+    elif "inprocess" in found:
+        scripts["jeprof"] = found["inprocess"]
+    return scripts
 
 
 def _int_or_none(text: str | None) -> int | None:
@@ -351,3 +412,4 @@ def _int_or_none(text: str | None) -> int | None:
         return int(text) if text is not None else None
     except ValueError:
         return None
+

@@ -14,7 +14,7 @@ from . import features as features_mod
 from . import malloc_conf as malloc_conf_mod
 from .errors import SettingError
 from .manifest import Manifest
-from .platforms import FORCED_PREFIX_OS, Target, portable_defaults
+from .platforms import BACKTRACE_FLAGS, FORCED_PREFIX_OS, Backtrace, Target, backtrace_for, portable_defaults
 from .settings import BuildSettings, setting_fields
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,44 @@ class ConfigurePlan:
     """Everything after ``configure`` except ``--prefix``/``--srcdir`` (which depend on folders)."""
     tls_model: str
     target: str
+    backtrace: str | None = None
+    """The profiling backtrace method asked of configure (None without profiling)."""
+
+
+def requested_features(settings: BuildSettings) -> frozenset[str]:
+    """The variant's features, then the user's (``-name`` may drop a default, never a variant's feature)."""
+    from . import variants
+
+    variant = variants.get(settings.variant or "base")
+    chosen = features_mod.resolve([*variant.features, *settings.features])
+    dropped = [f for f in variant.features if f not in chosen]
+    if dropped:
+        raise SettingError(f"JEMALLOC_SYS_FEATURES drops {', '.join(dropped)}, which the {variant.name} variant"
+                           f" is built with; remove '-{dropped[0]}' or build another variant")
+    return chosen
+
+
+def _backtrace(settings: BuildSettings, chosen: frozenset[str], *, family: str, target: Target) -> Backtrace | None:
+    """The backtrace method of a profiling build: the setting, else the platform table; refused if none works."""
+    libunwind = "profiling_libunwind" in chosen
+    if settings.prof_backtrace and "profiling" not in chosen:
+        raise SettingError(f"JEMALLOC_SYS_PROF_BACKTRACE={settings.prof_backtrace} needs the profiling feature;"
+                           " add profiling to JEMALLOC_SYS_FEATURES or unset it")
+    if "profiling" not in chosen:
+        return None
+    if libunwind and settings.prof_backtrace not in ("", "libunwind"):
+        raise SettingError(f"JEMALLOC_SYS_PROF_BACKTRACE={settings.prof_backtrace} contradicts the feature"
+                           " profiling_libunwind (which means libunwind); drop one of them")
+    table = backtrace_for(family, libunwind_feature=libunwind)
+    if settings.prof_backtrace and settings.prof_backtrace != table.method:
+        table = Backtrace(method=settings.prof_backtrace, why="JEMALLOC_SYS_PROF_BACKTRACE")
+    if table.method is None:
+        raise SettingError(f"profiling cannot be built for {target.triple} with this compiler ({family}): {table.why};"
+                           " drop the profiling feature (use the base or stats variant) or build with GCC or clang")
+    if table.method == "frameptr" and target.os != "linux":
+        raise SettingError(f"JEMALLOC_SYS_PROF_BACKTRACE=frameptr works on Linux only (target {target.triple});"
+                           " use libgcc")
+    return table
 
 
 def plan(
@@ -76,9 +114,17 @@ def plan(
     manifest: Manifest,
     known_options: frozenset[str] | None,
     flavour: str = "inprocess",
+    family: str = "gnu",
+    link_stub_dir: str = "",
 ) -> ConfigurePlan:
+    """The configure arguments of one library; ``family`` is the toolchain's (it decides the backtrace method).
+
+    ``link_stub_dir`` is the folder holding the empty ``libgcc.a`` for toolchains whose
+    table entry asks for one (see :data:`jemalloc_build.platforms.BACKTRACES`).
+    """
     spec = FLAVOURS[flavour]
-    chosen = features_mod.check_requirements((features_mod.resolve(settings.features) - spec.remove) | spec.add)
+    chosen = features_mod.check_requirements((requested_features(settings) - spec.remove) | spec.add)
+    backtrace = _backtrace(settings, chosen, family=family, target=target)
 
     args: list[str] = [
         "--disable-cxx",
@@ -101,6 +147,8 @@ def plan(
     conf_parts: list[str] = []
     for feature in features_mod.FEATURES:
         on = feature.name in chosen
+        if feature.name == "profiling_libunwind":
+            continue  # a backtrace method: selected with the others below
         args.extend(feature.configure_on if on else feature.configure_off)
         conf_parts.extend(feature.malloc_conf_on if on else feature.malloc_conf_off)
         if on and (feature.configure_on or feature.malloc_conf_on):
@@ -148,6 +196,14 @@ def plan(
         # the process's default malloc zone behind Python's back (REFERENCE.md §2).
         args.append("--disable-zone-allocator")
 
+    if backtrace is not None and backtrace.method is not None:
+        args.extend(BACKTRACE_FLAGS[backtrace.method])
+        if backtrace.method == "libgcc":
+            args.extend(backtrace.configure_vars)
+            if backtrace.link_stub:
+                args.append(f"LIBS=-L{link_stub_dir}")
+        log.debug("profiling backtrace: %s (%s)", backtrace.method, backtrace.why)
+
     tls = "global-dynamic" if "disable_initial_exec_tls" in chosen else "initial-exec"
     return ConfigurePlan(
         flavour=flavour,
@@ -159,4 +215,5 @@ def plan(
         args=tuple(args),
         tls_model=tls,
         target=target.triple,
+        backtrace=backtrace.method if backtrace is not None else None,
     )

@@ -30,8 +30,9 @@ build; :func:`runner` gives the command prefix that runs a target program here
 Facts behind the table (REFERENCE.md §2 "Cross builds tried here"):
 
 * zig's own cache can return objects compiled under other configure settings,
-  so the builder gives every zig build private ``ZIG_GLOBAL_CACHE_DIR`` /
-  ``ZIG_LOCAL_CACHE_DIR`` folders inside its build folder (:func:`build_env`).
+  so the builder gives every zig build a private ``ZIG_LOCAL_CACHE_DIR`` (where
+  compiled objects go) and shares only the global one (libc stubs, compiler-rt,
+  libunwind; :func:`build_env`).
 * ``zig cc -target <arch>-linux-gnu.2.17`` links against glibc 2.17 symbol
   versions: a manylinux2014 library without a container.
 * zig's Darwin headers lack ``sys/syscall.h``; jemalloc's configure only probes
@@ -43,11 +44,12 @@ Facts behind the table (REFERENCE.md §2 "Cross builds tried here"):
 
 from __future__ import annotations
 
+import functools
 import logging
-import os
 import shlex
 import shutil
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -182,27 +184,60 @@ def wheel_platform_tag(target: CrossTarget | str) -> str:
     return (get(target) if isinstance(target, str) else target).wheel_tag
 
 
-def _zig(*args: str) -> str:
-    # `python -m ziglang` is how the PyPI package is meant to be invoked; the
-    # interpreter's absolute path keeps configure from searching PATH for it.
-    return shlex.join([sys.executable, "-m", "ziglang", *args])
+def zig_executable(python: str = sys.executable) -> str:
+    """The ``zig`` program of the ``ziglang`` package in ``python``'s environment.
+
+    The package's own entry point is ``python -m ziglang``, which execs this binary;
+    configure and make run the compiler some 500 times per library, and a Python
+    start-up each time cost about 15 s of every build (measured), so the builder
+    runs the binary directly, by absolute path (configure never searches PATH for it).
+    """
+    return _zig_executable(python)
 
 
-def compiler_command(target: CrossTarget) -> list[str]:
-    """The C compiler for ``target`` as an argument list (also used to build test programs)."""
+@functools.cache
+def _zig_executable(python: str) -> str:
+    import subprocess
+
+    code = "import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), 'zig'))"
+    proc = subprocess.run([python, "-c", code], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SettingError(f"zig: the ziglang package is not installed for {python}; pip install ziglang")
+    return proc.stdout.strip() + (".exe" if sys.platform == "win32" else "")
+
+
+def _zig(python: str, *args: str) -> str:
+    return shlex.join([zig_executable(python), *args])
+
+
+def compiler_command(target: CrossTarget, *, python: str = sys.executable) -> list[str]:
+    """The C compiler for ``target`` as an argument list (also used to build test programs).
+
+    ``python`` is the interpreter whose environment has the ``ziglang`` package
+    (wheel_builder passes its tool environment's).
+    """
     if target.compiler == ZIG:
-        return [sys.executable, "-m", "ziglang", "cc", "-target", target.zig_target]
+        return [zig_executable(python), "cc", "-target", target.zig_target]
     return ["x86_64-w64-mingw32-gcc"]
 
 
-def missing_tools(target: CrossTarget) -> list[str]:
+def _has_module(python: str, module: str) -> bool:
+    if python == sys.executable:
+        import importlib.util
+
+        return importlib.util.find_spec(module) is not None
+    import subprocess
+
+    probe = f"import importlib.util, sys; sys.exit(importlib.util.find_spec({module!r}) is None)"
+    return subprocess.run([python, "-c", probe], capture_output=True).returncode == 0
+
+
+def missing_tools(target: CrossTarget, *, python: str = sys.executable) -> list[str]:
     """What this machine lacks to build ``target``, each with how to get it; [] when ready."""
     missing = []
     if target.compiler == ZIG:
-        import importlib.util
-
-        if importlib.util.find_spec("ziglang") is None:
-            missing.append("zig (pip install ziglang)")
+        if not _has_module(python, "ziglang"):
+            missing.append(f"zig (pip install ziglang, for {python})")
     elif shutil.which("x86_64-w64-mingw32-gcc") is None:
         missing.append("x86_64-w64-mingw32-gcc (apt-get install gcc-mingw-w64-x86-64)")
     if target.nm and shutil.which(target.nm) is None:
@@ -229,14 +264,16 @@ def missing_runtime(target: CrossTarget) -> str:
     return ""
 
 
-def environment(target: CrossTarget | str, tools_dir: Path | None = None) -> dict[str, str]:
+def environment(target: CrossTarget | str, tools_dir: Path, *, python: str = sys.executable) -> dict[str, str]:
     """Environment variables that make the builder (and setuptools) produce ``target``.
 
-    Merge it over ``os.environ`` for the process that builds. Raises SettingError
-    naming the missing tool when ``target`` cannot be built here.
+    Merge it over the environment of the process that builds. ``tools_dir`` keeps the
+    files the flags point at (the macOS header stub): keep it stable, since its path is
+    part of the flags and so of the build cache key. Raises SettingError naming the
+    missing tool when ``target`` cannot be built here.
     """
     target = get(target) if isinstance(target, str) else target
-    missing = missing_tools(target)
+    missing = missing_tools(target, python=python)
     if missing:
         raise SettingError(f"cross target {target.name}: {'; '.join(missing)} not found; install it and retry")
     cflags = list(target.cflags)
@@ -247,12 +284,12 @@ def environment(target: CrossTarget | str, tools_dir: Path | None = None) -> dic
         cppflags += ["-idirafter", str(_darwin_stub_dir(tools_dir))]
     env = {
         "JEMALLOC_SYS_TARGET": target.triple,
-        "CC": shlex.join(compiler_command(target)),
+        "CC": shlex.join(compiler_command(target, python=python)),
         "_PYTHON_HOST_PLATFORM": target.python_host_platform,
     }
     if target.compiler == ZIG:
-        env["AR"] = _zig("ar")
-        env["RANLIB"] = _zig("ranlib")
+        env["AR"] = _zig(python, "ar")
+        env["RANLIB"] = _zig(python, "ranlib")
     else:
         env["AR"] = "x86_64-w64-mingw32-ar"
         env["RANLIB"] = "x86_64-w64-mingw32-ranlib"
@@ -274,11 +311,7 @@ def environment(target: CrossTarget | str, tools_dir: Path | None = None) -> dic
     return env
 
 
-def _darwin_stub_dir(tools_dir: Path | None) -> Path:
-    if tools_dir is None:
-        from .cache import cache_root
-
-        tools_dir = cache_root(os.environ.get("JEMALLOC_SYS_CACHE_DIR", "")) / "cross-tools"
+def _darwin_stub_dir(tools_dir: Path) -> Path:
     folder = Path(tools_dir) / "darwin-include"
     header = folder / "sys" / "syscall.h"
     if not header.is_file() or header.read_text(encoding="utf-8") != DARWIN_STUB:
@@ -287,14 +320,19 @@ def _darwin_stub_dir(tools_dir: Path | None) -> Path:
     return folder
 
 
-def build_env(cc: tuple[str, ...], build_dir: Path) -> dict[str, str]:
-    """Per-build environment the builder adds: private zig caches inside ``build_dir``.
+def build_env(cc: tuple[str, ...], build_dir: Path, *, shared: Path,
+              environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Per-build environment the builder adds for zig: one shared global cache, a private local one.
 
-    zig's shared cache once handed an ``lg_page=12`` build the objects of an
-    earlier ``lg_page=16`` one (jemalloc includes its generated headers by
-    relative path), so each build gets caches that die with its build folder.
+    zig's global cache holds what it builds for a target once and for all (glibc
+    stubs, compiler-rt, libunwind: about 30 s of every cold configure); sharing it
+    across builds is what makes zig builds as fast as gcc's. Compiled C objects go
+    to the local cache, private to ``build_dir``: zig once handed an ``lg_page=12``
+    build the objects of an earlier ``lg_page=16`` one (jemalloc includes its
+    generated headers by relative path), so objects are never shared across builds.
+    A ``ZIG_GLOBAL_CACHE_DIR`` already in ``environ`` is kept (a caller's shared cache).
     """
     if not any("zig" in part for part in cc):
         return {}
-    return {"ZIG_GLOBAL_CACHE_DIR": str(build_dir / "zig-global-cache"),
+    return {"ZIG_GLOBAL_CACHE_DIR": (environ or {}).get("ZIG_GLOBAL_CACHE_DIR") or str(shared),
             "ZIG_LOCAL_CACHE_DIR": str(build_dir / "zig-local-cache")}

@@ -7,6 +7,9 @@ exit codes let scripts tell a bad setting from a broken toolchain.
 
 from __future__ import annotations
 
+import sys
+from typing import TextIO
+
 
 class BuildError(Exception):
     """Base class: ``str(error)`` is the one line shown to the user."""
@@ -57,3 +60,13 @@ class OverrideError(BuildError):
     """``JEMALLOC_OVERRIDE`` points at something that is not a usable jemalloc."""
 
     exit_code = 8
+
+
+def report(exc: BuildError, *, stream: TextIO | None = None, prog: str = "") -> int:
+    """Print ``exc`` the one way every entry point does (``error: <line>``, then its detail); return its exit code."""
+    out = stream if stream is not None else sys.stderr
+    print(f"{prog + ': ' if prog else ''}error: {exc}", file=out)
+    if exc.detail:
+        print(exc.detail, file=out)
+    out.flush()
+    return exc.exit_code

@@ -23,11 +23,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+from jemalloc_sys import _names
+
 from . import malloc_conf
 
 log = logging.getLogger(__name__)
 
-FILE_NAME = "_mallctl_types.json"
+FILE_NAME = _names.TYPES_FILE
 INDEX = "*"
 """Placeholder for an indexed path component (``arena.*.purge`` for ``arena.0.purge``)."""
 

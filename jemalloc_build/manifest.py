@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # the build may run on an older Python than ours; pyproject requires tomli there
-    import tomli as tomllib
+from .project import ROOT as PROJECT_ROOT
+from .project import loads
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VENDOR_DIR = PROJECT_ROOT / "vendor" / "jemalloc"
 
 
@@ -47,7 +43,7 @@ class Manifest:
 
 
 def load(path: Path | None = None) -> Manifest:
-    data = tomllib.loads((path or VENDOR_DIR / "manifest.toml").read_text(encoding="utf-8"))["jemalloc"]
+    data = loads((path or VENDOR_DIR / "manifest.toml").read_text(encoding="utf-8"))["jemalloc"]
     tarballs = tuple(
         Tarball(
             filename=t["filename"],

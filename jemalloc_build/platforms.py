@@ -132,6 +132,71 @@ MAKE_VARIABLES: dict[str, dict[str, str]] = {
 }
 
 
+BACKTRACE_FLAGS: dict[str, tuple[str, ...]] = {
+    # jemalloc tries libunwind, frame pointers, libgcc, gcc intrinsics in that order and silently
+    # takes the next when a probe fails (configure.ac, "configured backtracing method"); each method
+    # here turns the others off, so a failed probe leaves profiling disabled instead of falling back.
+    "libgcc": ("--enable-prof-libgcc", "--disable-prof-gcc"),
+    "libunwind": ("--enable-prof-libunwind", "--disable-prof-libgcc", "--disable-prof-gcc"),
+    "frameptr": ("--enable-prof-frameptr", "--disable-prof-libgcc", "--disable-prof-gcc"),
+    "gcc": ("--disable-prof-libgcc", "--enable-prof-gcc"),
+}
+"""Backtrace method (jemalloc's own names) -> configure flags that select it and nothing else."""
+
+BACKTRACE_DEFINES: dict[str, str] = {
+    "libgcc": "JEMALLOC_PROF_LIBGCC",
+    "libunwind": "JEMALLOC_PROF_LIBUNWIND",
+    "frameptr": "JEMALLOC_PROF_FRAME_POINTER",
+    "gcc": "JEMALLOC_PROF_GCC",
+}
+"""The ``jemalloc_internal_defs.h`` define each method leaves behind: how the builder reads back what configure chose."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Backtrace:
+    """How profiling builds of one toolchain family collect stacks, and why."""
+
+    method: str | None
+    """A key of :data:`BACKTRACE_FLAGS`; None: no method works, profiling cannot be built."""
+    configure_vars: tuple[str, ...] = ()
+    """``VAR=value`` arguments for configure (autoconf takes them after the options)."""
+    link_stub: bool = False
+    """Give the link an empty ``libgcc.a``: configure insists on ``-lgcc`` although the symbol is elsewhere."""
+    why: str = ""
+
+
+BACKTRACES: dict[str, Backtrace] = {
+    # Keyed by toolchain family (jemalloc_build.toolchain.Toolchain.family).
+    "gnu": Backtrace(
+        method="libgcc",
+        why="gcc (and clang on Linux) link libgcc, whose _Unwind_Backtrace reads .eh_frame: correct through"
+            " code built without frame pointers (CPython, most distributions' libraries)"),
+    "zig": Backtrace(
+        method="libgcc", configure_vars=("LIBS=-lunwind",),
+        why="zig cc has no libgcc, so configure's -lgcc probe fails and 5.3.1 silently falls back to"
+            " __builtin_return_address(N), which crashes the first sampled allocation in code without frame"
+            " pointers (issue 10: every process with prof:true died). zig ships LLVM's libunwind, which"
+            " implements the same _Unwind_Backtrace interface; -lunwind links it statically with hidden"
+            " symbols (no new NEEDED entry, nothing exported)"),
+    "apple": Backtrace(
+        method="libgcc", configure_vars=("ac_cv_lib_gcc__Unwind_Backtrace=yes",), link_stub=True,
+        why="_Unwind_Backtrace is part of libSystem, but 5.3.1's configure still probes -lgcc (upstream"
+            " skips the probe on Mach-O after 5.3.1, jemalloc PR #2314); an empty libgcc.a satisfies the link"),
+    "msvc": Backtrace(
+        method=None,
+        why="jemalloc's configure offers backtraces only with GCC-compatible compilers; with cl every"
+            " method is refused and profiling is silently disabled, so the builder refuses instead"),
+}
+"""Backtrace method per toolchain family: chosen on purpose, passed explicitly, verified after configure."""
+
+
+def backtrace_for(family: str, *, libunwind_feature: bool = False) -> Backtrace:
+    """The table's entry for ``family``; the crate's ``profiling_libunwind`` feature asks for libunwind."""
+    if libunwind_feature:
+        return Backtrace(method="libunwind", why="feature profiling_libunwind: the system libunwind's unw_backtrace")
+    return BACKTRACES.get(family, BACKTRACES["gnu"])
+
+
 def make_variables(target: Target) -> list[str]:
     """``NAME=value`` arguments for ``make`` on ``target`` (command-line variables beat the Makefile's)."""
     return [f"{name}={value}" for name, value in MAKE_VARIABLES.get(target.os, {}).items()]

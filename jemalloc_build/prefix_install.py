@@ -26,16 +26,20 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jemalloc_sys import _names
+
+from . import build as build_mod
 from . import downstream, mallctl_types
 from .build import BuildResult
 
 log = logging.getLogger(__name__)
 
-RECORD_NAME = "build-record.json"
+RECORD_NAME = _names.PREFIX_RECORD_NAME
 """Name of the record under ``share/jemalloc-sys/``; ``jemalloc_sys._record`` looks for it."""
 
 
@@ -52,7 +56,7 @@ LAYOUT = Layout(
     lib="lib",
     bin="bin",
     include="include/jemalloc_sys",
-    share="share/jemalloc-sys",
+    share="/".join(_names.PREFIX_DATA),
     pkgconfig="lib/pkgconfig",
 )
 
@@ -77,26 +81,17 @@ def _dev_link(name: str) -> str | None:
     return None
 
 
-def build_and_install(prefix: Path, *, variant: str = "") -> Installed:
-    """Build (or reuse) every flavour for the current settings plus ``variant``'s features, then install.
+def build_and_install(prefix: Path, *, variant: str = "", environ: Mapping[str, str]) -> Installed:
+    """Build (or reuse) every flavour for the settings of ``environ`` and ``variant``, then install.
 
     ``variant`` is a name from :mod:`jemalloc_build.variants` (the table the wheels
     use), so the conda recipe names a variant and never lists features itself.
     """
     from . import build as build_mod
-    from . import variants
-    from .setuptools_ext import build_all
 
-    chosen = variants.get(variant, source="--variant") if variant else None
-    if chosen is not None:
-        # The builder reads features from the environment; this process is the CLI's own.
-        os.environ["JEMALLOC_SYS_FEATURES"] = variants.merged_features(
-            chosen, os.environ.get("JEMALLOC_SYS_FEATURES", ""))
-    settings = build_mod.settings_for()
-    results = build_all(settings)
-    if chosen is not None:
-        variants.check_built(chosen, results["inprocess"].record["features"])
-    return install(results, prefix, variant=chosen.name if chosen is not None else None)
+    settings = build_mod.settings_for(environ, {"variant": variant} if variant else None)
+    results = build_mod.build_all(settings, environ=environ)
+    return install(results, prefix, variant=settings.variant or None)
 
 
 def _rewrite_record(prefix: Path, record: dict[str, Any]) -> None:
@@ -137,8 +132,8 @@ def install(results: dict[str, BuildResult], prefix: Path, *, variant: str | Non
     copy(main.root / "COPYING", f"{LAYOUT.share}/COPYING.jemalloc")
     if (main.root / mallctl_types.FILE_NAME).is_file():
         copy(main.root / mallctl_types.FILE_NAME, f"{LAYOUT.share}/{mallctl_types.FILE_NAME}")
-    if (main.root / "bin" / "jeprof").is_file():
-        copy(main.root / "bin" / "jeprof", f"{LAYOUT.bin}/jeprof")
+    for name, script in build_mod.jeprof_scripts(results).items():
+        copy(script, f"{LAYOUT.bin}/{name}")
 
     record: dict[str, Any] = dict(main.record)
     for flavour, result in results.items():

@@ -14,7 +14,6 @@ README does not drift). Resolution order, highest first:
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,8 +45,28 @@ def _parse_features(text: str, source: str) -> tuple[str, ...]:
     return tuple(features_mod.parse_list(text))
 
 
+def _parse_variant(text: str, source: str) -> str:
+    from . import variants
+
+    return variants.get(text or "base", source=source).name if text.strip() else ""
+
+
 def _parse_jobs(text: str, source: str) -> int:
     return _parse_int_range(1, 1024)(text, source)
+
+
+def _parse_choice(*choices: str) -> Callable[[str, str], str]:
+    def parse(text: str, source: str) -> str:
+        value = text.strip().lower()
+        if value and value not in choices:
+            import difflib
+
+            close = difflib.get_close_matches(value, choices, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise SettingError(f"{source}={text!r} is not accepted{hint}; accepted: {', '.join(choices)}")
+        return value
+
+    return parse
 
 
 def _parse_bool(text: str, source: str) -> bool:
@@ -82,6 +101,13 @@ def _setting(
 
 @dataclass(frozen=True, kw_only=True)
 class BuildSettings:
+    variant: str = _setting(
+        env="JEMALLOC_SYS_BUILD_VARIANT",
+        help="The variant to build (`base`, `stats`, `profiling`, `debug`): its features are added to the"
+             " defaults; a companion's sdist sets it in `[tool.jemalloc-sys]`. Default: base.",
+        parse=_parse_variant,
+        default="",
+    )
     features: tuple[str, ...] = _setting(
         env="JEMALLOC_SYS_FEATURES",
         help="Comma-separated features to add to the defaults; `-name` drops a default.",
@@ -123,6 +149,13 @@ class BuildSettings:
         parse=_parse_int_range(32, 64),
         configure="--with-lg-vaddr",
         per_target=True,
+    )
+    prof_backtrace: str = _setting(
+        env="JEMALLOC_SYS_PROF_BACKTRACE",
+        help="How profiling collects stacks: `libgcc` (`_Unwind_Backtrace`), `libunwind`, `frameptr` or `gcc`"
+             " (intrinsics; only for programs built entirely with frame pointers). Default: the platform table.",
+        parse=_parse_choice("libgcc", "libunwind", "frameptr", "gcc"),
+        default="",
     )
     source: str = _setting(
         env="JEMALLOC_SYS_SOURCE",
@@ -170,49 +203,76 @@ def config_key(f: dataclasses.Field[Any]) -> str:
     return f.name.replace("_", "-")
 
 
-def resolve(
-    *,
-    environ: Mapping[str, str] | None = None,
-    config_settings: Mapping[str, Any] | None = None,
-    target_prefix: str = "",
-) -> BuildSettings:
-    """Read every setting through the documented chain; unknown config keys are errors."""
-    environ = os.environ if environ is None else environ
-    config_settings = dict(config_settings or {})
-    known = {config_key(f): f for f in setting_fields()}
-    for key in config_settings:
+def env_names() -> tuple[str, ...]:
+    """Every environment variable a setting reads (without the per-target forms)."""
+    return tuple(f.metadata["env"] for f in setting_fields())
+
+
+PYPROJECT_TABLE = "jemalloc-sys"
+"""``[tool.jemalloc-sys]`` in ``pyproject.toml``: settings a project tree fixes (a companion's ``variant``)."""
+
+
+def _text(value: Any) -> str:
+    """One string encoding for every source: lists are comma-joined, booleans lower-case (``1``/``0`` work too)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def _check_keys(table: Mapping[str, Any], where: str) -> None:
+    known = {config_key(f) for f in setting_fields()}
+    for key in table:
         if key.startswith("--"):
             continue  # setuptools' own --build-option style keys pass through
-        if key not in known and key.replace("_", "-") not in known:
+        if key.replace("_", "-") not in known:
             import difflib
 
             close = difflib.get_close_matches(key, known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise SettingError(
-                f"config setting {key!r} is unknown{hint}; accepted: {', '.join(sorted(known))}"
-            )
+            raise SettingError(f"{where} {key!r} is unknown{hint}; accepted: {', '.join(sorted(known))}")
+
+
+def _lookup(f: dataclasses.Field[Any], environ: Mapping[str, str], config: Mapping[str, Any],
+            tool: Mapping[str, Any], target_prefix: str) -> tuple[str, str] | None:
+    """The first source that sets ``f``: (text, name of the source), in the documented order."""
+    env = f.metadata["env"]
+    names = [f"{target_prefix}_{env}", env] if f.metadata["per_target"] and target_prefix else [env]
+    for name in names:
+        if name in environ:
+            return environ[name], name
+    for key in (config_key(f), f.name):
+        if key in config:
+            return _text(config[key]), f"config setting {config_key(f)}"
+    for key in (config_key(f), f.name):
+        if key in tool:
+            return _text(tool[key]), f"[tool.{PYPROJECT_TABLE}] {config_key(f)} in pyproject.toml"
+    return None
+
+
+def resolve(
+    *,
+    environ: Mapping[str, str],
+    config_settings: Mapping[str, Any] | None = None,
+    pyproject: Mapping[str, Any] | None = None,
+    target_prefix: str = "",
+) -> BuildSettings:
+    """Read every setting through the chain env > ``-C`` config settings > ``[tool.jemalloc-sys]`` > default.
+
+    ``pyproject`` is the parsed ``pyproject.toml`` of the tree being built; unknown
+    keys in the config settings or the tool table are errors, not silent defaults.
+    """
+    config = dict(config_settings or {})
+    tool = dict((pyproject or {}).get("tool", {}).get(PYPROJECT_TABLE, {}))
+    _check_keys(config, "config setting")
+    _check_keys(tool, f"[tool.{PYPROJECT_TABLE}] key")
     values: dict[str, Any] = {}
     for f in setting_fields():
-        env = f.metadata["env"]
-        names = [env]
-        if f.metadata["per_target"] and target_prefix:
-            names.insert(0, f"{target_prefix}_{env}")
-        raw: tuple[str, str] | None = None
-        for name in names:
-            if name in environ:
-                raw = (environ[name], name)
-                break
-        if raw is None:
-            for key in (config_key(f), f.name):
-                if key in config_settings:
-                    value = config_settings[key]
-                    if isinstance(value, list):
-                        value = ",".join(value)
-                    raw = (str(value), f"config setting {config_key(f)}")
-                    break
-        if raw is None:
+        found = _lookup(f, environ, config, tool, target_prefix)
+        if found is None:
             continue
-        text, source = raw
+        text, source = found
         if text.strip() == "" and f.default is None:
             continue  # an empty value means "not set" for optional numbers
         values[f.name] = f.metadata["parse"](text, source)

@@ -3,29 +3,66 @@
 The wheel is tagged ``py3-none-<platform>``: the library does not depend on the
 Python version, so one wheel serves every CPython (the way the ``cmake`` and
 ``ninja`` wheels do).
+
+Settings arrive as a value: the PEP 517 backend resolves them once and runs
+setuptools inside :func:`using`, which hands them to :class:`BuildJemalloc`
+through a context variable (setuptools runs ``setup.py`` in the backend's own
+thread). A direct ``python setup.py build_ext`` has no backend around it and
+resolves them from its environment instead.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import os
 import shutil
-import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from setuptools import Distribution
 from setuptools.command.build_ext import build_ext
 
+from jemalloc_sys import _names
+
 from . import build as build_mod
-from . import downstream, mallctl_types
-from .errors import BuildError
+from . import downstream, mallctl_types, project
+from .errors import BuildError, report
 from .settings import BuildSettings
 
-CONFIG_SETTINGS_ENV = "JEMALLOC_SYS_CONFIG_SETTINGS"
-"""How the in-tree PEP 517 backend hands ``-C`` settings to this command (JSON)."""
+PACKAGE = _names.BASE_PACKAGE
 
-PACKAGE = "jemalloc_sys"
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """What the backend resolved: the settings and the environment the build runs in."""
+
+    settings: BuildSettings
+    environ: Mapping[str, str]
+
+
+_CURRENT: contextvars.ContextVar[BuildRequest] = contextvars.ContextVar("jemalloc_sys_build_request")
+
+
+@contextlib.contextmanager
+def using(settings: BuildSettings, environ: Mapping[str, str]) -> Iterator[None]:
+    """Run setuptools with these settings (the backend wraps every hook that may build)."""
+    token = _CURRENT.set(BuildRequest(settings, dict(environ)))
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)
+
+
+def _request() -> BuildRequest:
+    try:
+        return _CURRENT.get()
+    except LookupError:  # `python setup.py build_ext`, no backend: this entry point reads its environment
+        environ = dict(os.environ)
+        return BuildRequest(build_mod.settings_for(environ, pyproject=project.pyproject()), environ)
 
 
 class BinaryDistribution(Distribution):
@@ -65,48 +102,28 @@ def install_into(package_dir: Path, results: dict[str, build_mod.BuildResult]) -
     copy(main.root / "COPYING", package_dir / "COPYING.jemalloc")
     if (main.root / mallctl_types.FILE_NAME).is_file():
         copy(main.root / mallctl_types.FILE_NAME, package_dir / mallctl_types.FILE_NAME)
-    if (main.root / "bin" / "jeprof").is_file():
-        copy(main.root / "bin" / "jeprof", package_dir / "bin" / "jeprof")
-    record_path = package_dir / "_build_record.json"
+    for name, script in build_mod.jeprof_scripts(results).items():
+        copy(script, package_dir / "bin" / name)
+    record_path = package_dir / _names.RECORD_NAME
     record_path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     written.append(record_path)
     return written
-
-
-def build_all(settings: BuildSettings) -> dict[str, build_mod.BuildResult]:
-    """Build every flavour this platform ships (the preload library only where LD_PRELOAD exists)."""
-    if settings.override:
-        from . import override
-
-        return {"inprocess": override.package(settings)}
-    results = {"inprocess": build_mod.build_jemalloc(settings, flavour="inprocess")}
-    if build_mod.flavour_supported("preload", settings):
-        results["preload"] = build_mod.build_jemalloc(settings, flavour="preload")
-    return results
 
 
 class BuildJemalloc(build_ext):
     """``build_ext`` for a package whose only native part is jemalloc."""
 
     def run(self) -> None:
-        config = json.loads(os.environ.get(CONFIG_SETTINGS_ENV, "{}") or "{}")
         try:
-            settings = build_mod.settings_for(config)
-            results = build_all(settings)
+            request = _request()
+            results = build_mod.build_all(request.settings, environ=request.environ)
         except BuildError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            if exc.detail:
-                print(exc.detail, file=sys.stderr)
-            raise SystemExit(f"jemalloc-sys build failed: {exc}") from None
+            raise SystemExit(report(exc)) from None
         # A companion distribution (jemalloc-sys-stats, ...) declares its own package; see variants.py.
         package = (self.distribution.packages or [PACKAGE])[0]
-        if package != PACKAGE:
-            from . import variants
-
-            variants.check_built(variants.get(package.removeprefix(PACKAGE + "_")), results["inprocess"].record["features"])
         targets = [Path(self.build_lib) / package]
         if self.inplace:
-            targets = [Path(__file__).resolve().parent.parent / package]
+            targets = [project.ROOT / package]
         self._outputs = [str(p) for target in targets for p in install_into(target, results)]
 
     def get_outputs(self) -> list[str]:
@@ -127,7 +144,7 @@ def cmdclass() -> dict[str, Any]:
             from . import manifest, sbom
 
             package = (self.distribution.packages or [PACKAGE])[0]
-            record_path = Path(wheelfile_base).parent / package / "_build_record.json"
+            record_path = Path(wheelfile_base).parent / package / _names.RECORD_NAME
             if record_path.is_file():
                 out = Path(wheelfile_base) / "sboms" / sbom.SBOM_NAME
                 out.parent.mkdir(exist_ok=True)

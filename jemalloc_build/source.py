@@ -15,12 +15,12 @@ import posixpath
 import shutil
 import subprocess
 import tarfile
-import tempfile
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from . import cache
+from . import autoconf, cache
 from .errors import SourceError, ToolchainError
 from .manifest import VENDOR_DIR, Manifest, Tarball
 
@@ -39,6 +39,8 @@ class Source:
     sha256: str | None
     """sha256 of the tarball it came from; None for a user-supplied extracted tree."""
     origin: str
+    configure_sha256: str = ""
+    """The generated ``configure`` (autoconf 2.71 and 2.72 write different scripts): part of the cache key."""
 
 
 def sha256_of(path: Path) -> str:
@@ -159,24 +161,20 @@ def _bundled_configure(tarball_sha: str) -> Path | None:
     return script
 
 
-def run_autoconf(tree: Path) -> None:
-    autoconf = shutil.which("autoconf")
-    if autoconf is None:
-        raise ToolchainError(
-            "autoconf: not found, and the jemalloc tarball has no configure script;"
-            " install it (apt-get install autoconf / brew install autoconf / conda install autoconf)"
-            " or build from the sdist, which carries a generated configure"
-        )
-    proc = subprocess.run([autoconf], cwd=tree, capture_output=True, text=True)
+def run_autoconf(tree: Path, *, environ: Mapping[str, str], scratch: Path) -> None:
+    """Generate ``configure`` in ``tree`` (see :mod:`jemalloc_build.autoconf` for which autoconf)."""
+    tool = autoconf.locate(environ, scratch)
+    proc = subprocess.run(tool.command, cwd=tree, capture_output=True, text=True, env={**environ, **tool.env})
     if proc.returncode != 0 or not (tree / "configure").is_file():
         raise ToolchainError(
-            f"autoconf failed in {tree} (exit {proc.returncode}); install autoconf >= 2.68",
+            f"autoconf ({tool.origin}) failed in {tree} (exit {proc.returncode}); {autoconf.INSTALL_HINT}",
             detail=proc.stderr[-3000:],
         )
 
 
-def prepare(*, explicit: str, manifest: Manifest, cache_dir: Path) -> Source:
-    """Return an extracted, configure-ready tree of the pinned source."""
+def prepare(*, explicit: str, manifest: Manifest, cache_dir: Path, environ: Mapping[str, str]) -> Source:
+    """Return an extracted, configure-ready tree of the pinned source (``environ``: for autoconf, if needed)."""
+    scratch = cache_dir / "cross-tools" / "autoconf"
     if explicit and Path(explicit).expanduser().is_dir():
         tree = Path(explicit).expanduser().resolve()
         if not (tree / "configure.ac").is_file() or not (tree / "include" / "jemalloc").is_dir():
@@ -185,8 +183,8 @@ def prepare(*, explicit: str, manifest: Manifest, cache_dir: Path) -> Source:
                 " point it at the tarball or its extracted top folder"
             )
         if not (tree / "configure").is_file():
-            run_autoconf(tree)
-        return Source(tree=tree, sha256=None, origin=f"tree {tree}")
+            run_autoconf(tree, environ=environ, scratch=scratch)
+        return Source(tree=tree, sha256=None, origin=f"tree {tree}", configure_sha256=sha256_of(tree / "configure"))
 
     path, origin = locate_tarball(explicit, manifest, cache_dir)
     entry = manifest.by_sha256(sha256_of(path))
@@ -202,12 +200,13 @@ def prepare(*, explicit: str, manifest: Manifest, cache_dir: Path) -> Source:
                     shutil.copy2(bundled, extracted / "configure")
                     os.chmod(extracted / "configure", 0o755)
                 else:
-                    run_autoconf(extracted)
+                    run_autoconf(extracted, environ=environ, scratch=scratch)
             # configure's own probes never write into srcdir: out-of-tree builds share this tree.
-    return Source(tree=tree, sha256=entry.sha256, origin=origin)
+    return Source(tree=tree, sha256=entry.sha256, origin=origin, configure_sha256=sha256_of(tree / "configure"))
 
 
-def bundle_for_sdist(*, manifest: Manifest, cache_dir: Path, explicit: str = "") -> list[Path]:
+def bundle_for_sdist(*, manifest: Manifest, cache_dir: Path, environ: Mapping[str, str],
+                     explicit: str = "") -> list[Path]:
     """Put the verified tarball and a generated ``configure`` into ``vendor/jemalloc/``.
 
     Called by the sdist hook so that a build from the sdist needs no network and no autoconf.
@@ -221,7 +220,7 @@ def bundle_for_sdist(*, manifest: Manifest, cache_dir: Path, explicit: str = "")
         shutil.copy2(path, out)
     written = [out]
     if entry.needs_autoconf:
-        src = prepare(explicit=str(out), manifest=manifest, cache_dir=cache_dir)
+        src = prepare(explicit=str(out), manifest=manifest, cache_dir=cache_dir, environ=environ)
         script = VENDOR_DIR / PREPARED_CONFIGURE
         shutil.copy2(src.tree / "configure", script)
         (VENDOR_DIR / PREPARED_RECORD).write_text(
@@ -230,8 +229,3 @@ def bundle_for_sdist(*, manifest: Manifest, cache_dir: Path, explicit: str = "")
         )
         written += [script, VENDOR_DIR / PREPARED_RECORD]
     return written
-
-
-def new_tempdir(parent: Path, prefix: str) -> Path:
-    parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))

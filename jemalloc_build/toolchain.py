@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,12 +26,32 @@ class Toolchain:
     host: Target
     """What we build for: ``JEMALLOC_SYS_TARGET``, else what the compiler targets (``-dumpmachine``)."""
     make: str
+    identity: tuple[str, ...] = ()
+    """What the compiler *is*, for the cache key: ``python -m ziglang cc`` and ``/usr/bin/zig cc`` of one zig
+    release are the same compiler, so the command is reduced to ``zig <version>`` (or the resolved path of
+    the program) plus its arguments. Two checkouts, two venvs, one interpreter: one cache entry."""
+
+    @property
+    def family(self) -> str:
+        """``zig``, ``msvc``, ``apple`` or ``gnu``: the key of :data:`jemalloc_build.platforms.BACKTRACES`."""
+        if is_zig(self.cc):
+            return "zig"
+        if Path(self.cc[0]).name.lower().removesuffix(".exe") in MSVC_DRIVERS:
+            return "msvc"
+        if self.host.os == "darwin":
+            return "apple"
+        return "gnu"
 
     @property
     def cross(self) -> bool:
         """True when the library cannot run on this machine (configure then needs ``--host``)."""
         native = parse_triple(f"{platform.machine()}-{sys.platform}")
         return (self.host.arch, self.host.os) != (native.arch, native.os)
+
+
+def is_zig(cc: tuple[str, ...] | list[str]) -> bool:
+    """True for ``zig cc`` however it is spelled (``zig cc``, ``python -m ziglang cc``)."""
+    return any(Path(part).name in ("zig", "ziglang", "zig.exe") for part in cc[:3])
 
 
 def _run(cmd: list[str]) -> str:
@@ -48,8 +70,9 @@ def _run(cmd: list[str]) -> str:
     return proc.stdout.strip()
 
 
-def detect(*, target: str = "", environ: dict[str, str] | None = None) -> Toolchain:
-    env = dict(os.environ if environ is None else environ)
+def detect(*, target: str = "", environ: Mapping[str, str]) -> Toolchain:
+    """The toolchain ``environ`` selects (``CC``, ``MAKE``, ``PATH``), building for ``target`` if given."""
+    env = dict(environ)
     cc = tuple(shlex.split(env.get("CC", "") or "cc"))
     if not cc or shutil.which(cc[0], path=env.get("PATH")) is None:
         raise ToolchainError(
@@ -69,7 +92,31 @@ def detect(*, target: str = "", environ: dict[str, str] | None = None) -> Toolch
         # -dumpmachine` fails (clang rejects the glibc version suffix) although zig builds fine.
         native = "" if target else _run([*cc, "-dumpmachine"])
     host = parse_triple(target) if target else parse_triple(native)
-    return Toolchain(cc=cc, version=version, host=host, make=make)
+    return Toolchain(cc=cc, version=version, host=host, make=make, identity=_identity(cc, env.get("PATH")))
+
+
+ZIG_SUBCOMMANDS = ("cc", "ar", "ranlib", "objcopy", "c++")
+
+
+def _identity(cc: tuple[str, ...], path: str | None) -> tuple[str, ...]:
+    """A tool command reduced to what it is: ``zig <version> <subcommand> <args>``, or the program's real path."""
+    if is_zig(cc):
+        at = next((i for i, part in enumerate(cc) if part in ZIG_SUBCOMMANDS), len(cc))
+        return ("zig", _zig_version(cc[:at]), *cc[at:])
+    program = shutil.which(cc[0], path=path) or cc[0]
+    return (os.path.realpath(program), *cc[1:])
+
+
+def tool_identity(command: str, path: str | None) -> tuple[str, ...]:
+    """:func:`_identity` of a tool variable's value (``AR``, ``NM``...); () when it is unset."""
+    words = tuple(shlex.split(command))
+    return _identity(words, path) if words else ()
+
+
+@functools.cache
+def _zig_version(zig: tuple[str, ...]) -> str:
+    """``zig version`` (e.g. ``0.17.1``): the bundled clang's --version line alone does not pin the zig release."""
+    return _run([*zig, "version"]).strip()
 
 
 MSVC_DRIVERS = frozenset({"cl", "clang-cl"})

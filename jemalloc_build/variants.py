@@ -10,39 +10,36 @@ All variants share one ABI: the same ``_rjem_`` prefix and the same soname
 (``libjemalloc_sys.so.2``), so anything linked against the base works with
 whichever library is active.
 
-How one sdist makes several distributions: a distribution's name cannot be
-dynamic in ``[project]``, so the in-tree backend (``_backend``) builds a
-companion from a *staged copy* of the unpacked sdist whose ``pyproject.toml``
-is rewritten by :func:`companion_pyproject` (name, package, dependencies) and
-which holds a generated import package (:func:`companion_init`). The builder,
-the source and the build cache are the same ones the base uses. The base's
-extras (``jemalloc-sys[stats]`` -> ``jemalloc-sys-stats==<same version>``) come
-from :func:`extras_require`, passed to setuptools by ``setup.py``.
+Every variant has its own sdist, so that ``pip install 'jemalloc-sys[profiling]'``
+can build the companion from source where no wheel fits. A distribution's name
+cannot be dynamic in ``[project]``, so the in-tree backend makes a companion's
+sdist (``python -m build --sdist -C variant=profiling``) from the base sdist's
+files with the ``pyproject.toml`` of :func:`companion_pyproject` (name, version,
+dependency on the base, ``[tool.jemalloc-sys] variant``) and the import package
+of :func:`companion_init`. Building that sdist needs nothing special: its
+``variant`` setting comes from its own ``pyproject.toml``. The base's extras
+(``jemalloc-sys[stats]`` -> ``jemalloc-sys-stats==<same version>``) come from
+:func:`extras_require`, passed to setuptools by ``setup.py``.
 
-This module is data plus pure functions; the runtime package keeps its own
-copy of the names (it cannot import the builder, which is not installed) and a
-test checks the two agree.
+This module is data plus pure functions; the variant names themselves are
+declared once in ``jemalloc_sys/_names.py``, which the runtime reads too.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import tomllib
+from jemalloc_sys import _names
 
+from . import project
 from .errors import SettingError
 
 BASE_DISTRIBUTION = "jemalloc-sys"
-BASE_PACKAGE = "jemalloc_sys"
-BUILD_VARIANT_ENV = "JEMALLOC_SYS_BUILD_VARIANT"
-"""Build-time choice of the variant (``-C variant=NAME`` does the same); distinct from the runtime selector."""
-RUNTIME_VARIANT_ENV = "JEMALLOC_SYS_VARIANT"
-"""Run-time choice among the installed variants (read by ``jemalloc_sys._record``)."""
+BASE_PACKAGE = _names.BASE_PACKAGE
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,7 +66,7 @@ class Variant:
         return None if self.is_base else self.name
 
 
-VARIANTS: tuple[Variant, ...] = (
+VARIANTS: tuple[Variant, ...] = (  # in the order of jemalloc_sys._names.VARIANTS (a test checks)
     Variant(name="base", features=(), summary="default features (prefixed, dlopen-safe, no statistics)"),
     Variant(name="stats", features=("stats",), summary="adds statistics: stats.* mallctls, malloc_stats_print"),
     Variant(name="profiling", features=("stats", "profiling"),
@@ -82,7 +79,7 @@ VARIANTS: tuple[Variant, ...] = (
 BY_NAME: dict[str, Variant] = {v.name: v for v in VARIANTS}
 
 
-def get(name: str, *, source: str = BUILD_VARIANT_ENV) -> Variant:
+def get(name: str, *, source: str = "variant") -> Variant:
     """The variant called ``name``; a one-line error listing the accepted names otherwise."""
     key = name.strip().lower()
     if key in BY_NAME:
@@ -97,30 +94,6 @@ def extras_require(version: str) -> dict[str, list[str]]:
     return {v.name: [f"{v.distribution}=={version}"] for v in VARIANTS if not v.is_base}
 
 
-def merged_features(variant: Variant, *user: str) -> str:
-    """The ``JEMALLOC_SYS_FEATURES`` value for a variant build: the variant's features, then the user's."""
-    seen: list[str] = []
-    for part in (*variant.features, *user):
-        for item in part.replace(" ", ",").split(","):
-            if item.strip() and item.strip() not in seen:
-                seen.append(item.strip())
-    return ",".join(seen)
-
-
-def check_built(variant: Variant, features: list[str] | frozenset[str]) -> None:
-    """Refuse to package a companion whose library lacks the variant's features.
-
-    ``-feature`` in the user's settings could remove one; a ``jemalloc-sys-stats``
-    without statistics would be a lie that no later check would catch.
-    """
-    missing = [f for f in variant.features if f not in features]
-    if missing:
-        raise SettingError(
-            f"variant {variant.name!r} needs features {', '.join(missing)} but the build has"
-            f" {', '.join(sorted(features)) or 'none'}; do not remove them with JEMALLOC_SYS_FEATURES"
-        )
-
-
 def companion_init(variant: Variant, version: str) -> str:
     """Source of a companion's import package: data only, the API stays in ``jemalloc_sys``."""
     return (
@@ -133,68 +106,44 @@ def companion_init(variant: Variant, version: str) -> str:
     )
 
 
-def companion_project(variant: Variant, base: Mapping[str, Any], version: str) -> dict[str, Any]:
-    """The ``[project]`` table of a companion, derived from the base's.
+COMPANION_KEEPS = ("readme", "requires-python", "license", "license-files", "authors", "keywords", "classifiers",
+                   "urls")
+"""``[project]`` keys a companion takes from the base unchanged."""
+
+
+def companion_pyproject(variant: Variant, base: Mapping[str, Any], version: str) -> dict[str, Any]:
+    """The whole ``pyproject.toml`` of a companion's sdist, derived from the base's (a value, written with tomli-w).
 
     It depends on the base at the same version, so ``pip check`` stays clean in
-    both directions and removing the companion leaves a working base.
+    both directions and removing the companion leaves a working base; its
+    ``[tool.jemalloc-sys] variant`` is what makes a build of its tree build that variant.
     """
-    keep = ("description", "readme", "requires-python", "license", "license-files", "authors", "keywords",
-            "classifiers", "urls")
-    project: dict[str, Any] = {k: base[k] for k in keep if k in base}
-    project["name"] = variant.distribution
-    project["version"] = version
-    project["description"] = f"jemalloc-sys {variant.name} variant: {variant.summary}"
-    project["dependencies"] = [f"{BASE_DISTRIBUTION}=={version}"]
-    return project
+    project: dict[str, Any] = {k: base["project"][k] for k in COMPANION_KEEPS if k in base["project"]}
+    project.update(name=variant.distribution, version=version,
+                   description=f"jemalloc-sys {variant.name} variant: {variant.summary}",
+                   dependencies=[f"{BASE_DISTRIBUTION}=={version}"])
+    return {
+        "build-system": dict(base["build-system"]),
+        "project": project,
+        "tool": {
+            "setuptools": {"packages": [variant.package], "include-package-data": False,
+                           "package-data": {variant.package: list(PACKAGE_DATA)}},
+            "jemalloc-sys": {"variant": variant.name},
+        },
+    }
 
 
-def companion_pyproject(variant: Variant, base: Mapping[str, Any], version: str) -> str:
-    """Full ``pyproject.toml`` text for a companion's staged tree."""
-    tables: list[tuple[str, dict[str, Any]]] = [
-        ("build-system", dict(base["build-system"])),
-        ("project", companion_project(variant, base["project"], version)),
-        ("tool.setuptools", {"packages": [variant.package], "include-package-data": False}),
-        ("tool.setuptools.package-data",
-         {variant.package: ["py.typed", "*.json", "COPYING.jemalloc", "lib/*", "include/jemalloc/*.h", "bin/*"]}),
-    ]
-    urls = tables[1][1].pop("urls", None)
-    if urls:
-        tables.insert(2, ("project.urls", dict(urls)))
-    return "\n".join(f"[{name}]\n{_toml_body(body)}" for name, body in tables)
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, Mapping):
-        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
-
-
-def _toml_key(key: str) -> str:
-    return key if key.replace("-", "").replace("_", "").isalnum() else _toml_value(key)
-
-
-def _toml_body(body: Mapping[str, Any]) -> str:
-    return "".join(f"{_toml_key(k)} = {_toml_value(v)}\n" for k, v in body.items())
+PACKAGE_DATA = ("py.typed", "*.json", "COPYING.jemalloc", "lib/*", "lib/pkgconfig/*.pc",
+                "lib/cmake/jemalloc-sys/*.cmake", "include/jemalloc/*.h", "bin/*")
+"""What a built package holds besides Python files (the base's ``pyproject.toml`` lists the same)."""
 
 
 def setup_kwargs(tree: Path) -> dict[str, Any]:
-    """What ``setup.py`` adds for the base: the extras, pinned to the version in ``jemalloc_sys/_version.py``.
+    """What ``setup.py`` adds for the base: the extras, pinned to the tree's version.
 
     Only when ``pyproject.toml`` declares ``optional-dependencies`` dynamic (the
-    base does; a companion's staged project has no extras).
+    base does; a companion's project has no extras).
     """
-    project = tomllib.loads((tree / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    if "optional-dependencies" not in project.get("dynamic", []):
+    if "optional-dependencies" not in project.pyproject(tree)["project"].get("dynamic", []):
         return {}
-    text = (tree / BASE_PACKAGE / "_version.py").read_text(encoding="utf-8")
-    match = re.search(r'__version__\s*=\s*"([^"]+)"', text)
-    if match is None:
-        raise SettingError(f"{tree / BASE_PACKAGE / '_version.py'} has no __version__ = \"...\"; restore it")
-    return {"extras_require": extras_require(match.group(1))}
+    return {"extras_require": extras_require(project.version(tree))}

@@ -23,16 +23,14 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ._names import PREFIX_DATA as _PREFIX_DATA
+from ._names import PREFIX_RECORD_NAME, RECORD_NAME, VARIANT_ENV, VARIANTS
 from ._version import __version__
 
 log = logging.getLogger(__name__)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 """The base package (``jemalloc_sys``) itself; the active variant's folder is :func:`package_dir`."""
-RECORD_NAME = "_build_record.json"
-VARIANTS = ("base", "stats", "profiling", "debug")
-"""Poorest to richest (mirrors ``jemalloc_build/variants.py``; a test checks they agree)."""
-VARIANT_ENV = "JEMALLOC_SYS_VARIANT"
 
 
 class NotBuiltError(RuntimeError):
@@ -64,9 +62,8 @@ def _companion_dir(name: str) -> Path | None:
     return folder
 
 
-PREFIX_DATA = Path("share", "jemalloc-sys")
+PREFIX_DATA = Path(*_PREFIX_DATA)
 """Where ``python -m jemalloc_build install`` (the conda recipe) puts the record, relative to the prefix."""
-PREFIX_RECORD_NAME = "build-record.json"
 
 
 @functools.cache

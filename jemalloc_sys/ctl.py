@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import _loader, _record
+from . import _loader, _names, _record
 from .errors import (
     ERRNO_CLASSES,
     FeatureMissingError,
@@ -73,7 +73,7 @@ CTYPES: dict[str, Any] = {
 ARENAS_ALL = 4096
 """``MALLCTL_ARENAS_ALL``: the arena index meaning "every arena" (``arena.4096.purge``)."""
 
-TYPES_FILE = "_mallctl_types.json"
+TYPES_FILE = _names.TYPES_FILE
 
 FEATURE_HINTS: dict[str, tuple[str, str]] = {
     # config_* switch -> (feature, how to get it)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 
 from .heap import HeapProfile
 from .symbolize import Frame, Symbolizer
@@ -34,8 +35,15 @@ INTERNALS = frozenset({
 jeprof lists these too, but not under the ``_rjem_je_`` private namespace this package builds with)."""
 
 
-def is_allocator_frame(name: str) -> bool:
+ALLOCATOR_LIBRARIES = ("libjemalloc",)
+"""Frames inside a library whose file name starts so are the allocator's own, whatever their symbol:
+a library without ``.symtab`` (zig strips it) names its internal functions after the nearest exported one."""
+
+
+def is_allocator_frame(name: str, library: str | None = None) -> bool:
     """True for a frame that belongs to the allocator rather than to the program."""
+    if library is not None and Path(library).name.startswith(ALLOCATOR_LIBRARIES):
+        return True
     bare = name.removeprefix("_rjem_").removeprefix("je_").lstrip("_")
     return (name in ENTRY_POINTS or bare in ENTRY_POINTS or bare in INTERNALS
             or name.startswith("_rjem_je_"))
@@ -59,7 +67,7 @@ class Report:
 def _reduce(frames: list[Frame]) -> list[str]:
     path: list[str] = []
     for frame in frames:
-        if is_allocator_frame(frame.function):
+        if is_allocator_frame(frame.function, frame.library):
             path = []  # everything so far was inside the allocator
             continue
         path.append(frame.function)
