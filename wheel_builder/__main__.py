@@ -1,7 +1,8 @@
-"""``python -m wheel_builder``: sdist, every variant's wheel from it, repair, verify, install-check, table.
+"""``python -m wheel_builder``: every variant's sdist, its wheel, repair, verify, install-check, table.
 
-Exit status: 0 every wheel built and verified; 1 a check failed; 2 a step
-failed; 3 a required tool is missing.
+Exit status: 0 every wheel built and verified; 1 a check failed; otherwise the
+error's own code (2 a step failed, 3 a bad setting, 4 the source, 5 a tool
+missing, 6 configure, 7 make).
 """
 
 from __future__ import annotations
@@ -15,15 +16,17 @@ import signal
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from jemalloc_build import cache, manifest, variants  # noqa: E402
-from jemalloc_build.errors import BuildError  # noqa: E402
+from jemalloc_build import cache, manifest, project, variants  # noqa: E402
 from wheel_builder import install_check, pipeline, report, tools, verify  # noqa: E402
+from wheel_builder.errors import BuildError, StepError  # noqa: E402
+from wheel_builder.errors import report as report_error  # noqa: E402
 
 REPORT_NAME = "build-report.json"
 
@@ -36,19 +39,107 @@ def _parser() -> argparse.ArgumentParser:
                    help="comma-separated variants to build (default: all: %(default)s)")
     p.add_argument("--target", default=pipeline.default_target_name(),
                    help="'host' or a jemalloc_build.cross target such as manylinux-aarch64 (default: %(default)s)")
-    p.add_argument("--sdist", default="", help="build the wheels from this sdist instead of making one")
+    p.add_argument("--from-sdists", default="", metavar="DIR",
+                   help="build each wheel from the sdist of its distribution found in DIR instead of making one")
     p.add_argument("--cache-dir", default=os.environ.get("JEMALLOC_SYS_CACHE_DIR", ""),
                    help="builder cache (JEMALLOC_SYS_CACHE_DIR; default: the user cache folder)")
-    p.add_argument("--no-install", action="store_true", help="do not pip-install missing tools; name them and stop")
+    p.add_argument("--tools-dir", default="",
+                   help="where the tool environment lives (default: tools/ in the user cache folder)")
+    p.add_argument("--config-setting", "-C", action="append", default=[], metavar="KEY=VALUE",
+                   help="a build setting passed to every wheel build (experiments only: a release passes none)")
+    p.add_argument("--no-install", action="store_true",
+                   help="do not create or complete the tool environment; say what is missing and stop")
     p.add_argument("--no-install-check", action="store_true", help="skip the fresh-venv install of the wheelhouse")
     p.add_argument("--keep-work", action="store_true", help="keep the work folder with every log")
     return p
 
 
-def _version() -> str:
-    namespace: dict[str, str] = {}
-    exec((ROOT / "jemalloc_sys" / "_version.py").read_text(encoding="utf-8"), namespace)
-    return namespace["__version__"]
+@dataclass(frozen=True, kw_only=True)
+class Run:
+    """One invocation's resolved inputs."""
+
+    chosen: list[variants.Variant]
+    out: Path
+    cache_dir: str
+    work: Path
+    target: pipeline.Target
+    env: dict[str, str]
+    python: Path
+    config: tuple[str, ...]
+    from_sdists: Path | None
+
+
+def _prepare(args: argparse.Namespace, show: report.Progress, work: Path) -> Run:
+    """Variants, cache, tools (before anything needs them), target, environment."""
+    chosen = [variants.get(name, source="--variants") for name in args.variants.split(",") if name.strip()]
+    cache_dir = str(cache.cache_root(args.cache_dir).resolve())
+    tools_dir = Path(args.tools_dir).resolve() if args.tools_dir else cache.default_cache_dir() / "tools"
+    toolenv = tools.ensure(tools_dir, install=not args.no_install, say=show)
+    target = pipeline.resolve_target(args.target, tools_dir=Path(cache_dir) / "cross-tools",
+                                     python=str(toolenv.python))
+    env = pipeline.build_env(target, cache_dir=cache_dir, epoch=pipeline.source_date_epoch(), tools_bin=toolenv.bin)
+    if args.config_setting:
+        show(f"config settings {' '.join(args.config_setting)}: not a release configuration")
+    return Run(chosen=chosen, out=Path(args.out).resolve(), cache_dir=cache_dir, work=work, target=target, env=env,
+               python=toolenv.python, config=tuple(args.config_setting),
+               from_sdists=Path(args.from_sdists).resolve() if args.from_sdists else None)
+
+
+def _one_variant(run: Run, variant: variants.Variant, show: report.Progress) -> pipeline.Built:
+    """sdist, wheel from it, repair, copy into the wheelhouse, verify."""
+    started = time.monotonic()
+    out, work, env = run.out, run.work, run.env
+    stem = variant.distribution.replace("-", "_")
+    if run.from_sdists is not None:
+        given = run.from_sdists / f"{stem}-{project.version()}.tar.gz"
+        if not given.is_file():
+            raise StepError(f"--from-sdists: no {given.name} in {run.from_sdists}")
+        sdist = out / given.name
+        if given != sdist:
+            shutil.copyfile(given, sdist)
+    else:
+        for old in [*out.glob(f"{stem}-*.whl"), *out.glob(f"{stem}-*.tar.gz")]:
+            old.unlink()
+        sdist = pipeline.build_sdist(variant=variant.name, out=out, env=env, work=work, progress=show,
+                                     python=run.python)
+    env = {**env, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH") or pipeline.sdist_epoch(sdist)}
+    raw = pipeline.build_wheel(sdist, variant=variant.name, env=env, work=work, progress=show, python=run.python,
+                               config_settings=run.config)
+    fixed = pipeline.repair(raw, target=run.target, env=env, work=work, progress=show, variant=variant.name,
+                            python=run.python)
+    final = out / fixed.name
+    shutil.copyfile(fixed, final)
+    built = pipeline.Built(variant=variant.name, distribution=variant.distribution, path=final, sdist=sdist,
+                           seconds=time.monotonic() - started, raw_tag=raw.name)
+    show(f"wheel {variant.name}: verifying {final.name}")
+    version, mf = project.version(), manifest.load()
+    # This checkout, the builder cache, our work folder, pip's unpacked sdist, the backend's staged sdist tree.
+    forbidden = (str(ROOT), run.cache_dir, str(work), tempfile.gettempdir() + "/pip-",
+                 tempfile.gettempdir() + "/jemalloc-sys-")
+    expect = verify.Expect(
+        distribution=variant.distribution, package=variant.package, version=version, variant=variant.name,
+        variant_features=variant.features, extras=variants.extras_require(version), wheel_tag=run.target.wheel_tag,
+        jemalloc_version=mf.version, source_sha256=mf.tarball.sha256, forbidden_paths=forbidden,
+        linux=run.target.linux, python=str(run.python), platform=run.target.probe)
+    built.checks = verify.verify(final, expect, work / f"verify-{variant.name}")
+    return built
+
+
+def _build(args: argparse.Namespace, show: report.Progress, work: Path) -> tuple[Run, list[pipeline.Built],
+                                                                                   list[install_check.Step]]:
+    run = _prepare(args, show, work)
+    run.out.mkdir(parents=True, exist_ok=True)
+    results = [_one_variant(run, variant, show) for variant in run.chosen]
+    steps: list[install_check.Step] = []
+    if not args.no_install_check:
+        if "base" not in {v.name for v in run.chosen}:
+            show("install check skipped: it installs the base wheel first (add base to --variants)")
+        elif run.target.runs_here:
+            steps = install_check.acceptance(run.out, {v.name: v.features for v in run.chosen}, progress=show,
+                                             workdir=work)
+        else:
+            show(f"install check skipped: {run.target.name} wheels do not install on this machine")
+    return run, results, steps
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,89 +148,29 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     logging.basicConfig(level=logging.WARNING, format="wheel_builder: %(message)s")
     show = report.Progress(sys.stderr)
-    out = Path(args.out).resolve()
-    try:
-        chosen = [variants.get(name, source="--variants") for name in args.variants.split(",") if name.strip()]
-        cache_dir = str(cache.cache_root(args.cache_dir).resolve())
-    except BuildError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     work = pipeline.make_workdir()
     started = time.monotonic()
     try:
-        target = pipeline.resolve_target(args.target, tools_dir=Path(cache_dir) / "cross-tools")
-        installed = tools.ensure(linux=target.linux, zig=target.zig, install=not args.no_install)
-        if installed:
-            show(f"installed {', '.join(installed)}")
-        out.mkdir(parents=True, exist_ok=True)
-        env = pipeline.build_env(target, cache_dir=cache_dir, epoch=pipeline.source_date_epoch())
-        if args.sdist:
-            sdist = Path(args.sdist).resolve()
-            if sdist.parent != out:
-                shutil.copyfile(sdist, out / sdist.name)
-                sdist = out / sdist.name
-        else:
-            for old in out.glob("jemalloc_sys-*.tar.gz"):
-                old.unlink()
-            sdist = pipeline.build_sdist(out=out, env=env, work=work, progress=show)
-        show(f"sdist: {sdist.name}")
-        env["SOURCE_DATE_EPOCH"] = os.environ.get("SOURCE_DATE_EPOCH") or pipeline.sdist_epoch(sdist)
-        mf = manifest.load()
-        version = _version()
-        # This checkout, the builder cache, our work folder, pip's unpacked sdist, the backend's staged companion tree.
-        forbidden = (str(ROOT), cache_dir, str(work), tempfile.gettempdir() + "/pip-",
-                     tempfile.gettempdir() + "/jemalloc-sys-")
-        results: list[pipeline.Built] = []
-        for variant in chosen:
-            t0 = time.monotonic()
-            raw = pipeline.build_wheel(sdist, variant=variant.name, env=pipeline.variant_env(env, target, variant.features),
-                                       work=work, progress=show)
-            fixed = pipeline.repair(raw, target=target, env=env, work=work, progress=show, variant=variant.name)
-            for old in out.glob(f"{variant.distribution.replace('-', '_')}-*.whl"):
-                old.unlink()
-            final = out / fixed.name
-            shutil.copyfile(fixed, final)
-            built = pipeline.Built(variant=variant.name, distribution=variant.distribution, path=final,
-                                   seconds=time.monotonic() - t0, raw_tag=raw.name)
-            show(f"wheel {variant.name}: verifying {final.name}")
-            expect = verify.Expect(
-                distribution=variant.distribution, package=variant.package, version=version, variant=variant.name,
-                variant_features=variant.features, extras=variants.extras_require(version),
-                wheel_tag=target.wheel_tag, jemalloc_version=mf.version, source_sha256=mf.tarball.sha256,
-                forbidden_paths=forbidden, linux=target.linux)
-            built.checks = verify.verify(final, expect, work / f"verify-{variant.name}")
-            results.append(built)
-        steps: list[install_check.Step] = []
-        if not args.no_install_check:
-            if target.runs_here:
-                steps = install_check.acceptance(out, {v.name: v.features for v in chosen}, progress=show,
-                                                 workdir=work)
-            else:
-                show(f"install check skipped: {target.name} wheels do not run on this machine")
-    except tools.MissingToolError as exc:
+        run, results, steps = _build(args, show, work)
+    except BuildError as exc:
         show.done()
-        print(f"error: {exc}", file=sys.stderr)
-        return 3
-    except (pipeline.StepError, BuildError) as exc:
-        show.done()
-        print(f"error: {exc}", file=sys.stderr)
-        if getattr(exc, "detail", ""):
-            print(exc.detail, file=sys.stderr)
+        code = report_error(exc, prog="wheel_builder")
         print(f"logs kept in {work}", file=sys.stderr)
-        return 2
+        return code
     show.done()
-    print(report.table(results, sdist=sdist))
+    print(report.table(results))
     print(report.checks(results, steps))
     ok = all(r.ok for r in results) and all(s[1] for s in steps)
-    (out / REPORT_NAME).write_text(json.dumps(report.as_json(results, steps, sdist=sdist, target=target.name,
-                                                             seconds=time.monotonic() - started, ok=ok),
-                                              indent=2) + "\n", encoding="utf-8")
+    (run.out / REPORT_NAME).write_text(json.dumps(report.as_json(
+        results, steps, target=run.target.name, seconds=time.monotonic() - started, ok=ok), indent=2) + "\n",
+        encoding="utf-8")
     if args.keep_work or not ok:
         print(f"logs: {work}")
     else:
         shutil.rmtree(work, ignore_errors=True)
-    shown = os.path.relpath(out) if out.is_relative_to(Path.cwd()) else str(out)
-    print(f"{'OK' if ok else 'FAILED'}: {len(results)} wheels in {shown} ({time.monotonic() - started:.0f}s)")
+    shown = os.path.relpath(run.out) if run.out.is_relative_to(Path.cwd()) else str(run.out)
+    print(f"{'OK' if ok else 'FAILED'}: {len(results)} wheels and sdists in {shown}"
+          f" ({time.monotonic() - started:.0f}s)")
     return 0 if ok else 1
 
 

@@ -11,6 +11,7 @@ import logging
 import os
 import platform
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -22,24 +23,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from . import functional
+from .errors import StepError
+
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 
 Progress = Callable[[str], None]
 
-SCRUBBED_ENV = ("JEMALLOC_SYS_FEATURES", "JEMALLOC_SYS_BUILD_VARIANT", "JEMALLOC_SYS_VARIANT", "JEMALLOC_OVERRIDE",
-                "JEMALLOC_SYS_WITH_MALLOC_CONF", "JEMALLOC_SYS_WITH_LG_PAGE", "JEMALLOC_SYS_WITH_LG_HUGEPAGE",
-                "JEMALLOC_SYS_WITH_LG_QUANTUM", "JEMALLOC_SYS_WITH_LG_VADDR", "JEMALLOC_SYS_TARGET", "PIP_CONFIG_SETTINGS")
-"""Settings that would silently change a published variant; the release build ignores them (and says so)."""
+KEPT_SETTINGS = ("JEMALLOC_SYS_SOURCE", "JEMALLOC_SYS_CACHE_DIR", "JEMALLOC_SYS_NUM_JOBS")
+"""Settings that say where things are or how fast to go, not what is built: a release build keeps them."""
 
 
-class StepError(RuntimeError):
-    """A step failed; the message is one line, ``detail`` the tail of its log."""
+def scrubbed_env() -> tuple[str, ...]:
+    """Variables that would silently change a published variant; the release build ignores them (and says so).
 
-    def __init__(self, message: str, detail: str = "") -> None:
-        super().__init__(message)
-        self.detail = detail
+    Every build setting except :data:`KEPT_SETTINGS` (from the settings table, so a new
+    setting is covered without a second list), the runtime variant selector, and pip's
+    config settings.
+    """
+    from jemalloc_build import settings
+    from jemalloc_sys import _names
+
+    return (*[name for name in settings.env_names() if name not in KEPT_SETTINGS], _names.VARIANT_ENV,
+            "PIP_CONFIG_SETTINGS")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,10 +60,14 @@ class Target:
     """Expected platform tag after repair ('' for host: whatever auditwheel finds)."""
     linux: bool
     runs_here: bool
+    probe: functional.Platform
+    """How the functional checks compile and run a program for this target."""
 
     @property
     def zig(self) -> bool:
-        return "ziglang" in self.env.get("CC", "")
+        from jemalloc_build.toolchain import is_zig
+
+        return is_zig(shlex.split(self.env.get("CC", "")))
 
 
 def default_target_name() -> str:
@@ -67,15 +79,24 @@ def default_target_name() -> str:
     return "host"
 
 
-def resolve_target(name: str, *, tools_dir: Path) -> Target:
+def resolve_target(name: str, *, tools_dir: Path, python: str) -> Target:
+    """The target ``name`` (``host`` or a ``jemalloc_build.cross`` entry), its zig run by ``python``."""
     if name == "host":
-        return Target(name="host", env={}, wheel_tag="", linux=sys.platform.startswith("linux"), runs_here=True)
+        probe = functional.Platform(compiler=shlex.split(os.environ.get("CC", "") or "cc"), runner=[],
+                                    windows=sys.platform == "win32")
+        return Target(name="host", env={}, wheel_tag="", linux=sys.platform.startswith("linux"), runs_here=True,
+                      probe=probe)
     from jemalloc_build import cross
 
     entry = cross.get(name)
-    env = cross.environment(entry, tools_dir=tools_dir)
+    env = cross.environment(entry, tools_dir=tools_dir, python=python)
+    runner = cross.runner(entry)
+    probe = functional.Platform(compiler=cross.compiler_command(entry, python=python), runner=runner,
+                                why_not=cross.missing_runtime(entry), windows="windows" in entry.name)
+    # Installable here: a manylinux wheel of this machine's architecture (musllinux needs a musl Python).
+    installable = entry.wheel_tag.startswith("manylinux") and entry.wheel_tag.endswith("_" + platform.machine())
     return Target(name=name, env=env, wheel_tag=entry.wheel_tag, linux="linux" in entry.triple,
-                  runs_here=cross.runner(entry) == [])
+                  runs_here=installable, probe=probe)
 
 
 def sdist_epoch(sdist: Path) -> str:
@@ -103,19 +124,14 @@ def source_date_epoch() -> str:
     return "315532800"
 
 
-def build_env(target: Target, *, cache_dir: str, epoch: str) -> dict[str, str]:
+def build_env(target: Target, *, cache_dir: str, epoch: str, tools_bin: Path) -> dict[str, str]:
+    """The environment every step runs in: this one minus the settings a release ignores, plus the target's."""
     env = dict(os.environ)
-    for name in SCRUBBED_ENV:
+    for name in scrubbed_env():
         if env.pop(name, None) is not None:
             log.warning("ignoring %s for the release build: variants are defined by jemalloc_build/variants.py", name)
     env.update(target.env)
-    if target.zig and target.linux:
-        # zig compiles its own glibc shim (libc_nonshared's atexit.c) with DWARF whose
-        # DW_AT_comp_dir is the build folder: a leaked path, and a random one (the
-        # builder's scratch folder), so no two builds would be byte-identical.
-        # Our own objects carry no DWARF (-g0) except in the debug variant, where
-        # jemalloc's assertions, not a debugger, are the point.
-        env["LDFLAGS"] = f"{env.get('LDFLAGS', '')} -Wl,--strip-debug".strip()
+    env["PATH"] = os.pathsep.join([str(tools_bin), env.get("PATH", "")])
     env["SOURCE_DATE_EPOCH"] = epoch
     env["PYTHONUNBUFFERED"] = "1"
     env["PYTHONHASHSEED"] = "0"
@@ -123,19 +139,6 @@ def build_env(target: Target, *, cache_dir: str, epoch: str) -> dict[str, str]:
     if cache_dir:
         env["JEMALLOC_SYS_CACHE_DIR"] = cache_dir
     return env
-
-
-def variant_env(env: dict[str, str], target: Target, features: tuple[str, ...]) -> dict[str, str]:
-    """The build environment of one variant: the debug variant built by zig gets no UBSan.
-
-    jemalloc's debug build compiles without optimization, and zig cc then turns on
-    UBSan and links its runtime: a different allocator from the one the variant
-    promises (jemalloc's own assertions), and one whose type descriptors spell out
-    the build folder.
-    """
-    if not (target.zig and "debug" in features):
-        return env
-    return {**env, "CFLAGS": f"{env.get('CFLAGS', '')} -fno-sanitize=undefined".strip()}
 
 
 _UNIT = re.compile(r"\[\s*(\d+)/(\d+)\]\s+(\S+)")
@@ -178,12 +181,15 @@ def _follow(proc: subprocess.Popen[str], fh: TextIO, progress: Progress, label: 
     return proc.wait()
 
 
-def build_sdist(*, out: Path, env: dict[str, str], work: Path, progress: Progress) -> Path:
-    progress("sdist: python -m build --sdist")
-    dest = work / "sdist"
+def build_sdist(*, variant: str, out: Path, env: dict[str, str], work: Path, progress: Progress,
+                python: Path) -> Path:
+    """The sdist of ``variant``'s distribution (the base's, or a companion's from the same tree)."""
+    progress(f"sdist {variant}: python -m build --sdist -C variant={variant}")
+    dest = work / f"sdist-{variant}"
     dest.mkdir()
-    run_logged([sys.executable, "-m", "build", "--sdist", "--no-isolation", "--outdir", str(dest), str(ROOT)],
-               env=env, log_path=work / "sdist.log", progress=progress, label="sdist")
+    run_logged([str(python), "-m", "build", "--sdist", "--no-isolation", "-C", f"variant={variant}",
+                "--outdir", str(dest), str(ROOT)],
+               env=env, log_path=work / f"sdist-{variant}.log", progress=progress, label=f"sdist {variant}")
     made = sorted(dest.glob("*.tar.gz"))
     if len(made) != 1:
         raise StepError(f"sdist: expected one .tar.gz in {dest}, found {[p.name for p in made]}")
@@ -197,6 +203,7 @@ class Built:
     variant: str
     distribution: str
     path: Path
+    sdist: Path
     seconds: float
     raw_tag: str = ""
     checks: list[tuple[str, bool, str]] = field(default_factory=list)
@@ -210,12 +217,13 @@ class Built:
         return all(ok for _, ok, _ in self.checks)
 
 
-def build_wheel(sdist: Path, *, variant: str, env: dict[str, str], work: Path, progress: Progress) -> Path:
-    """``pip wheel <sdist> -C variant=<name>``: the same sdist makes every distribution."""
+def build_wheel(sdist: Path, *, variant: str, env: dict[str, str], work: Path, progress: Progress,
+                python: Path, config_settings: tuple[str, ...] = ()) -> Path:
+    """``pip wheel <sdist>``: each distribution's wheel from its own sdist, as pip would build it for a user."""
     dest = work / f"raw-{variant}"
     dest.mkdir()
-    cmd = [sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "--no-build-isolation", "--no-cache-dir",
-           "-C", f"variant={variant}", "-w", str(dest), str(sdist)]
+    cmd = [str(python), "-m", "pip", "wheel", "-v", "--no-deps", "--no-build-isolation", "--no-cache-dir",
+           *[arg for setting in config_settings for arg in ("-C", setting)], "-w", str(dest), str(sdist)]
     run_logged(cmd, env=env, log_path=work / f"wheel-{variant}.log", progress=progress, label=f"wheel {variant}",
                cwd=work)
     made = sorted(dest.glob("*.whl"))
@@ -224,7 +232,8 @@ def build_wheel(sdist: Path, *, variant: str, env: dict[str, str], work: Path, p
     return made[0]
 
 
-def repair(wheel: Path, *, target: Target, env: dict[str, str], work: Path, progress: Progress, variant: str) -> Path:
+def repair(wheel: Path, *, target: Target, env: dict[str, str], work: Path, progress: Progress, variant: str,
+           python: Path) -> Path:
     """auditwheel on Linux (to the target's policy); elsewhere the wheel is final as setuptools tagged it.
 
     macOS and Windows wheels built here are cross-built: delocate and delvewheel
@@ -235,7 +244,7 @@ def repair(wheel: Path, *, target: Target, env: dict[str, str], work: Path, prog
     progress(f"wheel {variant}: auditwheel repair")
     dest = work / f"repaired-{variant}"
     dest.mkdir()
-    cmd = [sys.executable, "-m", "auditwheel", "repair", "-w", str(dest)]
+    cmd = [str(python), "-m", "auditwheel", "repair", "-w", str(dest)]
     if target.wheel_tag.endswith("_" + platform.machine()):
         cmd += ["--plat", target.wheel_tag]
     else:

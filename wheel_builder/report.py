@@ -9,6 +9,11 @@ from jemalloc_build.source import sha256_of
 
 from .install_check import Step
 from .pipeline import Built
+from .verify import SKIPPED
+
+
+def _status(ok: bool, detail: str) -> str:
+    return "skip" if detail.startswith(SKIPPED) else "ok  " if ok else "FAIL"
 
 
 class Progress:
@@ -40,11 +45,11 @@ def _size(path: Path) -> str:
     return f"{path.stat().st_size / 1024:.0f} KiB"
 
 
-def table(results: list[Built], *, sdist: Path) -> str:
-    rows = [("variant", "tag", "size", "sha256", "build time")]
+def table(results: list[Built]) -> str:
+    rows = [("variant", "file", "size", "sha256", "build time")]
     for r in results:
-        rows.append((r.variant, r.tag, _size(r.path), sha256_of(r.path), f"{r.seconds:.0f}s"))
-    rows.append(("(sdist)", sdist.name, _size(sdist), sha256_of(sdist), ""))
+        rows.append((r.variant, r.path.name, _size(r.path), sha256_of(r.path), f"{r.seconds:.0f}s"))
+        rows.append(("", r.sdist.name, _size(r.sdist), sha256_of(r.sdist), ""))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -55,22 +60,21 @@ def checks(results: list[Built], steps: list[Step]) -> str:
     lines = []
     for r in results:
         for name, ok, detail in r.checks:
-            lines.append(f"{'ok  ' if ok else 'FAIL'} {r.variant:<9} {name:<20} {detail}")
+            lines.append(f"{_status(ok, detail)} {r.variant:<9} {name:<24} {detail.removeprefix(SKIPPED)}")
     for name, ok, detail in steps:
-        lines.append(f"{'ok  ' if ok else 'FAIL'} {'venv':<9} {name:<20} {detail}")
+        lines.append(f"{_status(ok, detail)} {'venv':<9} {name:<24} {detail}")
     return "\n".join(lines)
 
 
-def as_json(results: list[Built], steps: list[Step], *, sdist: Path, target: str, seconds: float,
-            ok: bool) -> dict[str, Any]:
+def as_json(results: list[Built], steps: list[Step], *, target: str, seconds: float, ok: bool) -> dict[str, Any]:
     return {
         "ok": ok,
         "target": target,
         "seconds": round(seconds, 1),
-        "sdist": {"file": sdist.name, "sha256": sha256_of(sdist)},
         "wheels": [
             {"variant": r.variant, "distribution": r.distribution, "file": r.path.name, "tag": r.tag,
              "size": r.path.stat().st_size, "sha256": sha256_of(r.path), "seconds": round(r.seconds, 1),
+             "sdist": {"file": r.sdist.name, "sha256": sha256_of(r.sdist), "size": r.sdist.stat().st_size},
              "checks": [{"name": n, "ok": o, "detail": d} for n, o, d in r.checks]}
             for r in results
         ],

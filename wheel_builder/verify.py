@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from email.parser import HeaderParser
 from pathlib import Path
 
+from . import functional
+
 Check = tuple[str, bool, str]
 
 PUBLIC_UNPREFIXED = frozenset({"malloc", "free", "calloc", "realloc", "posix_memalign", "aligned_alloc", "mallctl"})
@@ -40,6 +42,10 @@ class Expect:
     source_sha256: str
     forbidden_paths: tuple[str, ...]
     linux: bool
+    python: str = sys.executable
+    """The interpreter of wheel_builder's tool environment: auditwheel, twine and check-wheel-contents run in it."""
+    platform: functional.Platform | None = None
+    """How to compile and run the functional probe for this wheel's platform (None: no functional checks)."""
 
 
 def _run(cmd: Sequence[str]) -> subprocess.CompletedProcess[str]:
@@ -58,7 +64,7 @@ def check_policy(wheel: Path, expect: Expect) -> Check:
     if not expect.linux:
         ok = not expect.wheel_tag or expect.wheel_tag in tags
         return "tag", ok, f"{'.'.join(tags)} (expected {expect.wheel_tag or 'any'}; auditwheel is Linux-only)"
-    proc = _run([sys.executable, "-m", "auditwheel", "show", "--json", str(wheel)])
+    proc = _run([expect.python, "-m", "auditwheel", "show", "--json", str(wheel)])
     if proc.returncode != 0:
         return "policy", False, f"auditwheel show failed: {proc.stderr.strip()[-300:]}"
     report = json.loads(proc.stdout)
@@ -180,11 +186,11 @@ def _tool(name: str, cmd: list[str], wheel: Path) -> Check:
 
 
 def check_twine(wheel: Path, expect: Expect) -> Check:
-    return _tool("twine check", [sys.executable, "-m", "twine", "--no-color", "check", "--strict", str(wheel)], wheel)
+    return _tool("twine check", [expect.python, "-m", "twine", "--no-color", "check", "--strict", str(wheel)], wheel)
 
 
 def check_wheel_contents(wheel: Path, expect: Expect) -> Check:
-    return _tool("check-wheel-contents", [sys.executable, "-m", "check_wheel_contents", str(wheel)], wheel)
+    return _tool("check-wheel-contents", [expect.python, "-m", "check_wheel_contents", str(wheel)], wheel)
 
 
 def check_features(wheel: Path, expect: Expect) -> Check:
@@ -200,6 +206,26 @@ CHECKS: tuple[Callable[[Path, Expect], Check], ...] = (
 )
 
 
+SKIPPED = "skipped: "
+"""Detail prefix of a check that could not run here (shown as ``skip``, not a failure)."""
+
+
+def functional_checks(wheel: Path, expect: Expect, workdir: Path) -> list[Check]:
+    """Unpack the wheel's package and use every library it ships (:mod:`wheel_builder.functional`)."""
+    if expect.platform is None:
+        return []
+    unpacked = workdir / "unpacked"
+    with zipfile.ZipFile(wheel) as zf:
+        members = [n for n in zf.namelist() if n.startswith(f"{expect.package}/")]
+        zf.extractall(unpacked, members=members)
+    package = unpacked / expect.package
+    for library in (package / "lib").iterdir():
+        library.chmod(0o755)
+    checks, skipped = functional.run_checks(functional.libraries(package), expect.platform,
+                                            workdir=workdir / "probe", bin_dir=package / "bin")
+    return checks + [("functional", True, SKIPPED + reason) for reason in skipped]
+
+
 def verify(wheel: Path, expect: Expect, workdir: Path) -> list[Check]:
     workdir.mkdir(parents=True, exist_ok=True)
     calls = [functools.partial(check, wheel, expect) for check in CHECKS]
@@ -210,4 +236,4 @@ def verify(wheel: Path, expect: Expect, workdir: Path) -> list[Check]:
             results.append(call())
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:  # a malformed wheel fails its check
             results.append((call.func.__name__.removeprefix("check_"), False, f"{type(exc).__name__}: {exc}"))
-    return results
+    return results + functional_checks(wheel, expect, workdir)
