@@ -4,10 +4,16 @@ Builds are the expensive part of this suite (tens of seconds each), so every
 test asks for a configuration through :func:`build` and identical
 configurations are built once per run and reused (the builder's own cache,
 keyed by its inputs, in ``build/test-cache`` of the checkout).
+
+Builds use the toolchain the wheels are built with (:data:`RELEASE_TARGET`: zig
+for manylinux on Linux x86-64), so what the tests exercise is what we ship and
+shares its cache entries with the wheelhouse. A test that needs another
+toolchain asks for ``toolchain="host"`` and says so in its name (``host_gcc``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -15,6 +21,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,22 +29,29 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from jemalloc_build import build as build_mod  # noqa: E402
+from jemalloc_build import cross, manifest, source  # noqa: E402
 from jemalloc_build import settings as settings_mod  # noqa: E402
-from jemalloc_build.setuptools_ext import build_all, install_into  # noqa: E402
+from jemalloc_build.errors import BuildError  # noqa: E402
+from jemalloc_build.setuptools_ext import install_into  # noqa: E402
+from wheel_builder.pipeline import default_target_name  # noqa: E402
 
 TARBALL_NAME = "jemalloc_5.3.1.orig.tar.gz"
+CACHE_DIR = Path(os.environ.get("JEMALLOC_SYS_TEST_CACHE", ROOT / "build" / "test-cache"))
+RELEASE_TARGET = default_target_name()
+"""The target ``python -m wheel_builder`` builds by default here: what the suite's builds use."""
 
 
 def find_tarball() -> Path | None:
-    """The pinned tarball: $JEMALLOC_SYS_SOURCE, else ../shared/jemalloc/ beside the checkout."""
-    explicit = os.environ.get("JEMALLOC_SYS_SOURCE")
-    candidates = [Path(explicit)] if explicit else []
-    candidates += [ROOT.parent / "shared" / "jemalloc" / TARBALL_NAME, ROOT / "vendor" / "jemalloc" / TARBALL_NAME]
-    return next((p for p in candidates if p.is_file()), None)
+    """The pinned tarball, found the builder's way ($JEMALLOC_SYS_SOURCE, offline copies, the cache, download)."""
+    try:
+        path, _ = source.locate_tarball(os.environ.get("JEMALLOC_SYS_SOURCE", ""), manifest.load(), CACHE_DIR)
+    except BuildError as exc:
+        print(f"conftest: no jemalloc tarball: {exc}", file=sys.stderr)
+        return None
+    return path
 
 
 TARBALL = find_tarball()
-CACHE_DIR = Path(os.environ.get("JEMALLOC_SYS_TEST_CACHE", ROOT / "build" / "test-cache"))
 needs_tarball = pytest.mark.skipif(TARBALL is None, reason=f"no {TARBALL_NAME}: set JEMALLOC_SYS_SOURCE to it")
 
 
@@ -51,26 +65,45 @@ def base_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def release_env(**extra: str) -> dict[str, str]:
+    """:func:`base_env` plus the release toolchain (zig for manylinux here): builds match the wheels'."""
+    env = base_env()
+    if RELEASE_TARGET != "host":
+        env.update(cross.environment(RELEASE_TARGET, CACHE_DIR / "cross-tools"))
+    env.update(extra)
+    return env
+
+
+def toolchain_env(toolchain: str, **extra: str) -> dict[str, str]:
+    """``release`` (what we ship), ``host`` (this machine's cc, for tests that say host_gcc) or a cross target."""
+    if toolchain == "release":
+        return release_env(**extra)
+    if toolchain == "host":
+        return base_env(**extra)
+    return {**base_env(), **cross.environment(toolchain, CACHE_DIR / "cross-tools"), **extra}
+
+
 def resolve_settings(env: dict[str, str]) -> settings_mod.BuildSettings:
-    return settings_mod.resolve(environ=env)
+    return build_mod.settings_for(env)
 
 
 @pytest.fixture(scope="session")
 def build() -> Callable[..., build_mod.BuildResult]:
-    """``build(flavour="inprocess", **env)`` -> BuildResult, e.g. ``build(JEMALLOC_SYS_FEATURES="stats")``."""
+    """``build(flavour="inprocess", toolchain="release", **env)`` -> BuildResult (``JEMALLOC_SYS_FEATURES="stats"``...)."""
     if TARBALL is None:
         pytest.skip(f"no {TARBALL_NAME}: set JEMALLOC_SYS_SOURCE to it")
 
-    def run(flavour: str = "inprocess", **env: str) -> build_mod.BuildResult:
-        settings = resolve_settings(base_env(**env))
-        return build_mod.build_jemalloc(settings, flavour=flavour, report=lambda line: None)
+    def run(flavour: str = "inprocess", toolchain: str = "release", **env: str) -> build_mod.BuildResult:
+        full = toolchain_env(toolchain, **env)
+        return build_mod.build_jemalloc(resolve_settings(full), environ=full, flavour=flavour,
+                                        report=lambda line: None)
 
     return run
 
 
 @pytest.fixture(scope="session")
 def make_package(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
-    """``make_package(**env)`` -> a folder to put on PYTHONPATH holding a built ``jemalloc_sys``.
+    """``make_package(toolchain="release", **env)`` -> a folder to put on PYTHONPATH holding a built ``jemalloc_sys``.
 
     The Python sources are this checkout's; the native part is built for ``env``.
     Identical requests return the same folder.
@@ -79,11 +112,11 @@ def make_package(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path
         pytest.skip(f"no {TARBALL_NAME}: set JEMALLOC_SYS_SOURCE to it")
     made: dict[tuple[tuple[str, str], ...], Path] = {}
 
-    def run(**env: str) -> Path:
-        key = tuple(sorted(env.items()))
+    def run(toolchain: str = "release", **env: str) -> Path:
+        key = (("toolchain", toolchain), *sorted(env.items()))
         if key not in made:
-            settings = resolve_settings(base_env(**env))
-            results = build_all(settings)
+            full = toolchain_env(toolchain, **env)
+            results = build_mod.build_all(resolve_settings(full), environ=full, report=lambda line: None)
             site = tmp_path_factory.mktemp("pkg")
             shutil.copytree(ROOT / "jemalloc_sys", site / "jemalloc_sys",
                             ignore=shutil.ignore_patterns("__pycache__", "lib", "include", "bin", "_build_record.json"))
@@ -148,3 +181,39 @@ def make_venv(where: Path) -> Path:
 @pytest.fixture(scope="module")
 def fresh_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_venv(tmp_path_factory.mktemp("venv"))
+
+
+Wheelhouse = tuple[Path, dict[str, Any], str, str]
+"""What the README's main command made: the folder, its build-report.json, its stdout and stderr."""
+
+
+def run_builder(*args: str, timeout: float = 5400, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """``python -m wheel_builder ARGS`` from the checkout, with the suite's source and no inherited settings."""
+    env = base_env()
+    env.pop("SOURCE_DATE_EPOCH", None)
+    return subprocess.run([sys.executable, "-m", "wheel_builder", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Wheelhouse:
+    """Every variant's wheel and sdist, made ONCE per run by the README's main command (the shipped artifacts).
+
+    The builder cache is the suite's, so the libraries are the ones every other test built.
+    """
+    if TARBALL is None:
+        pytest.skip(f"no {TARBALL_NAME}: set JEMALLOC_SYS_SOURCE to it")
+    if RELEASE_TARGET != "manylinux-x86_64":
+        pytest.skip("the manylinux_2_17 x86_64 wheelhouse is built and installed natively on Linux x86-64 only")
+    out = tmp_path_factory.mktemp("wheelhouse")
+    proc = run_builder("--out", str(out), "--cache-dir", str(CACHE_DIR))
+    assert proc.returncode == 0, f"wheel_builder failed:\n{proc.stdout}\n{proc.stderr[-5000:]}"
+    report = json.loads((out / "build-report.json").read_text())
+    return out, report, proc.stdout, proc.stderr
+
+
+def shipped_wheel(wheelhouse: Wheelhouse, variant: str) -> Path:
+    """The wheel of ``variant`` in the wheelhouse."""
+    out, report, _, _ = wheelhouse
+    entry = next(w for w in report["wheels"] if w["variant"] == variant)
+    return out / entry["file"]

@@ -8,11 +8,12 @@ toolchain or emulator is missing skips and says what to install.
 
 from __future__ import annotations
 
-import contextlib
+import json
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,19 +32,6 @@ EXPECTED_CHECKSUM = sum(i & 0xFF for i in range(BLOCKS))
 CrossBuild = Callable[..., build_mod.BuildResult]
 
 
-@contextlib.contextmanager
-def _environ(env: dict[str, str]) -> Iterator[None]:
-    # The builder reads CC/AR/NM/CFLAGS from os.environ (as under pip); swap it for the build.
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
 @pytest.fixture(scope="session")
 def cross_build(build: Callable[..., build_mod.BuildResult]) -> CrossBuild:
     """``cross_build(name, **env)``: the in-process library for the cross target ``name``."""
@@ -53,9 +41,7 @@ def cross_build(build: Callable[..., build_mod.BuildResult]) -> CrossBuild:
         missing = cross.missing_tools(target)
         if missing:
             pytest.skip(f"cannot build {name} here: {'; '.join(missing)} not found")
-        env = {**base_env(), **cross.environment(target, CACHE_DIR / "cross-tools"), **extra}
-        with _environ(env):
-            return build(**{k: v for k, v in env.items() if k.startswith("JEMALLOC_SYS_")})
+        return build(toolchain=name, **extra)
 
     return run
 
@@ -312,3 +298,26 @@ def test_more_linux_arches_build_and_run(cross_build: CrossBuild, tmp_path: Path
     lg_page = result.record["lg_page"]
     assert lg_page == platforms.portable_defaults(platforms.parse_triple(target.triple)).lg_page
     _assert_ok(_run(target, _compile(target, result, tmp_path)), page=1 << lg_page)
+
+
+@pytest.mark.build
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["manylinux-aarch64", "musllinux-x86_64"])
+def test_the_profiling_wheel_passes_the_functional_checks_on_the_target(name: str, tmp_path: Path) -> None:
+    """Issue 10: profiling, stats, background threads and fork, used on the shipped library, emulated or native."""
+    target = cross.get(name)
+    if cross.runner(target) is None:
+        pytest.skip(f"nothing here runs {name}: {cross.missing_runtime(target)}")
+    env = {**base_env()}
+    env.pop("SOURCE_DATE_EPOCH", None)
+    proc = subprocess.run([sys.executable, "-m", "wheel_builder", "--target", name, "--variants", "profiling",
+                           "--out", str(tmp_path / "wh"), "--cache-dir", str(CACHE_DIR), "--no-install-check"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-4000:]
+    (wheel,) = json.loads((tmp_path / "wh" / "build-report.json").read_text())["wheels"]
+    checks = {c["name"]: c for c in wheel["checks"]}
+    for check in ("prof", "stats", "background thread", "fork"):
+        for flavour in ("inprocess", "preload"):
+            found = checks.get(f"{check} ({flavour})")
+            assert found is not None and found["ok"], f"{check} ({flavour}) missing or failed:\n{proc.stdout}"
+    assert "probe_site 16.0 MB of 16.0 MB" in checks["prof (preload)"]["detail"]

@@ -107,7 +107,7 @@ def test_parser_rejects_a_source_without_the_tree() -> None:
 
 @pytest.fixture(scope="module")
 def stats_site(make_package: Callable[..., Path]) -> Path:
-    return make_package(JEMALLOC_SYS_FEATURES="stats")
+    return make_package(JEMALLOC_SYS_BUILD_VARIANT="stats")
 
 
 def _child_json(site: Path, code: str, **env: str) -> Any:

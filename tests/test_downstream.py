@@ -19,12 +19,12 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import CACHE_DIR, ROOT, base_env, needs_tarball
+from conftest import CACHE_DIR, ROOT, Wheelhouse, base_env, needs_tarball, shipped_wheel
 
 from jemalloc_build import downstream
 
@@ -220,7 +220,6 @@ def test_meson_dependency(default_package: Path, package: Path, tmp_path: Path) 
 # ---------------------------------------------------------------------------------------------
 # Real wheels, repaired and installed into fresh virtual environments
 
-SOURCE_COPIES: dict[Path, Path] = {}
 """wheel -> the copy of the checkout it was built from (a path that must not leak into it)."""
 
 
@@ -233,34 +232,6 @@ def clean_run_env() -> dict[str, str]:
     drop = ("PYTHONPATH", "LD_LIBRARY_PATH", "LD_PRELOAD", "PYTHONHOME", "VIRTUAL_ENV")
     return {k: v for k, v in os.environ.items()
             if k not in drop and not k.startswith(("JEMALLOC_SYS_", "_RJEM_", "MALLOC_CONF"))}
-
-
-@pytest.fixture(scope="module")
-def wheels(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
-    """``wheels(**env)`` -> a jemalloc-sys wheel of this checkout built for ``env`` (build cache reused).
-
-    Built from a copy of the checkout so that the build writes nothing into the
-    shared working tree, and so that a test can look for that copy's path in
-    what gets installed.
-    """
-    made: dict[tuple[tuple[str, str], ...], Path] = {}
-
-    def make(pattern: str = "jemalloc_sys-*.whl", **env: str) -> Path:
-        key = (("pattern", pattern), *sorted(env.items()))
-        if key not in made:
-            src = tmp_path_factory.mktemp("jemalloc-sys-src") / "src"
-            shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
-                ".git", "build", "dist", "wheelhouse", "*.egg-info", "__pycache__", "lib", "include", "bin",
-                "_build_record.json", "_mallctl_types.json", ".venv*"))
-            out = tmp_path_factory.mktemp("jemalloc-sys-wheel")
-            run([sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-w", str(out), str(src)],
-                env=base_env(**env), timeout=1800)
-            (wheel,) = out.glob(pattern)
-            made[key] = wheel
-            SOURCE_COPIES[wheel] = src
-        return made[key]
-
-    return make
 
 
 def make_venv(path: Path, *wheel_files: Path, system_site: bool = False) -> Path:
@@ -276,10 +247,11 @@ def make_venv(path: Path, *wheel_files: Path, system_site: bool = False) -> Path
 
 
 @pytest.fixture(scope="module")
-def base_wheel(wheels: Callable[..., Path]) -> Path:
+def base_wheel(wheelhouse: Wheelhouse) -> Path:
+    """The shipped base wheel (the wheelhouse of the README's main command)."""
     if shutil.which("cc") is None:
         pytest.skip("no C compiler")
-    return wheels()
+    return shipped_wheel(wheelhouse, "base")
 
 
 @pytest.fixture(scope="module")
@@ -411,15 +383,15 @@ def bytes_from(dump: str, module_file: str) -> int:
 @pytest.mark.build
 @pytest.mark.slow
 def test_extension_allocations_in_heap_dump_with_profiling_build(
-        wheels: Callable[..., Path], consumer_wheel: Path, tmp_path: Path) -> None:
+        wheelhouse: Wheelhouse, consumer_wheel: Path, tmp_path: Path) -> None:
     """The consumer wheel built against the base, installed with the profiling variant (jemalloc-sys-profiling):
 
     the extension is served by the active variant's library, and its allocations show up in a heap dump.
     """
     import json
 
-    base = wheels()
-    profiling = wheels("jemalloc_sys_profiling-*.whl", JEMALLOC_SYS_BUILD_VARIANT="profiling")
+    base = shipped_wheel(wheelhouse, "base")
+    profiling = shipped_wheel(wheelhouse, "profiling")
     venv = make_venv(tmp_path / "venv", base, profiling, consumer_wheel)
     dump = tmp_path / "probe.heap"
     env = {**clean_run_env(), "_RJEM_MALLOC_CONF": "prof:true,lg_prof_sample:0"}
@@ -431,7 +403,7 @@ def test_extension_allocations_in_heap_dump_with_profiling_build(
     # The link files follow the active variant too, and the companion holds no build path either.
     assert (Path(out["pkgconfig"]) / "jemalloc-sys.pc").is_file() and "jemalloc_sys_profiling" in out["pkgconfig"]
     assert (Path(out["cmake"]) / "jemalloc-sysConfig.cmake").is_file() and "jemalloc_sys_profiling" in out["cmake"]
-    assert_no_build_path(venv, ["jemalloc_sys_profiling"], SOURCE_COPIES[profiling])
+    assert_no_build_path(venv, ["jemalloc_sys_profiling"])
 
 
 @needs_tarball
@@ -459,11 +431,11 @@ def test_scikit_build_core_finds_package_without_hints(base_wheel: Path, tmp_pat
 @pytest.mark.slow
 def test_installed_files_hold_no_build_path(fresh_venv: Path, base_wheel: Path) -> None:
     """Neither our package nor the consumer's holds the checkout, the build cache or the wheel's source copy."""
-    assert_no_build_path(fresh_venv, ["jemalloc_sys", "jemalloc_probe"], SOURCE_COPIES[base_wheel])
+    assert_no_build_path(fresh_venv, ["jemalloc_sys", "jemalloc_probe"])
 
 
-def assert_no_build_path(venv: Path, packages: list[str], source_copy: Path) -> None:
-    needles = {str(p).encode() for p in (ROOT, CACHE_DIR, source_copy)}
+def assert_no_build_path(venv: Path, packages: list[str]) -> None:
+    needles = {str(p).encode() for p in (ROOT, CACHE_DIR, Path(tempfile.gettempdir()) / "pip-")}
     (site,) = venv.glob("lib/python*/site-packages")
     checked = 0
     for pkg in packages:

@@ -28,7 +28,7 @@ LIBM = "/lib/x86_64-linux-gnu/libm.so.6" if Path("/lib/x86_64-linux-gnu/libm.so.
 
 @pytest.fixture(scope="module")
 def stats_site(make_package: Callable[..., Path]) -> Path:
-    return make_package(JEMALLOC_SYS_FEATURES="stats")
+    return make_package(JEMALLOC_SYS_BUILD_VARIANT="stats")
 
 
 def cli(site: Path, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None,

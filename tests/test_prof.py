@@ -105,7 +105,7 @@ def _compile(tmp_path: Path, name: str, *defines: str) -> Path:
 
 @pytest.fixture(scope="module")
 def prof_site(make_package: Callable[..., Path]) -> Path:
-    return make_package(JEMALLOC_SYS_FEATURES="profiling,stats")
+    return make_package(JEMALLOC_SYS_BUILD_VARIANT="profiling")
 
 
 def _cli(site: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -1,10 +1,12 @@
 """Reliability: jemalloc's own test suite on our exact configurations, stress under the
 preload runner, and builds that are interrupted or raced.
 
-What runs where (the README's performance section says the same):
+What runs where (the docs' reliability page says the same):
 - every CI run (``bash ci/test.sh``): upstream ``make tests`` + ``make check`` for the
-  base variant's in-process library; the preload stress tests; the CPython test subset;
-  the interrupted and the concurrent build.
+  profiling variant's in-process library, built with the toolchain and flags of the
+  wheels (zig here) and checked to be byte-identical to the shipped library; the
+  preload stress tests on the shipped base libraries; the CPython test subset; the
+  interrupted and the concurrent build (builder mechanics, with the host gcc).
 - opt-in (``JEMALLOC_SYS_FULL_RELIABILITY=1 bash ci/test.sh -k reliability``): upstream
   tests for every variant we ship, both flavours (in-process and preload) each.
 
@@ -27,7 +29,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from conftest import ROOT, base_env, resolve_settings, run_python
+from conftest import CACHE_DIR, ROOT, base_env, release_env, resolve_settings, run_python
 
 from jemalloc_build import build as build_mod
 from jemalloc_build import variants
@@ -42,13 +44,20 @@ FULL_REASON = "the full upstream run (every variant, both flavours) is opt-in: J
 # --- jemalloc's own test suite ------------------------------------------------------------------------------
 
 
-def _upstream(tmp_path: Path, *, features: str, flavour: str) -> list[str]:
-    """Build in a private cache with JEMALLOC_SYS_RUN_JEMALLOC_TESTS=1; return the builder's report lines."""
+def _upstream(tmp_path: Path, build: Callable[..., build_mod.BuildResult], *, variant: str,
+              flavour: str) -> list[str]:
+    """Build in a private cache with JEMALLOC_SYS_RUN_JEMALLOC_TESTS=1; return the builder's report lines.
+
+    The toolchain and flags are the wheels' (:func:`conftest.release_env`); the tested
+    library must be byte for byte the one the shared cache ships for that variant.
+    """
     lines: list[str] = []
-    env = base_env(JEMALLOC_SYS_CACHE_DIR=str(tmp_path / "cache"), JEMALLOC_SYS_RUN_JEMALLOC_TESTS="1",
-                   **({"JEMALLOC_SYS_FEATURES": features} if features else {}))
-    result = build_mod.build_jemalloc(resolve_settings(env), flavour=flavour, report=lines.append)
+    env = release_env(JEMALLOC_SYS_CACHE_DIR=str(tmp_path / "cache"), JEMALLOC_SYS_RUN_JEMALLOC_TESTS="1",
+                      JEMALLOC_SYS_BUILD_VARIANT=variant, ZIG_GLOBAL_CACHE_DIR=str(CACHE_DIR / "zig"))
+    result = build_mod.build_jemalloc(resolve_settings(env), environ=env, flavour=flavour, report=lines.append)
     assert not result.reused  # a reused entry would mean no test ran
+    shipped = build(flavour=flavour, JEMALLOC_SYS_BUILD_VARIANT=variant)
+    assert result.library.read_bytes() == shipped.library.read_bytes(), "the tested library is not the shipped one"
     return lines
 
 
@@ -62,20 +71,24 @@ def _check_summaries(lines: list[str]) -> None:
         assert passed > 0, line
 
 
-def test_upstream_suite_base_variant(tmp_path: Path) -> None:
-    """CI subset: the base variant's in-process library, exactly as the wheel builds it."""
-    _check_summaries(_upstream(tmp_path, features="", flavour="inprocess"))
+def test_upstream_suite_profiling_variant(tmp_path: Path, build: Callable[..., build_mod.BuildResult]) -> None:
+    """CI subset: the profiling variant's in-process library, the toolchain and flags of the wheels.
+
+    Profiling is the feature whose shipped build once crashed (issue 10) while a host-gcc
+    build of the same flags passed this very suite.
+    """
+    _check_summaries(_upstream(tmp_path, build, variant="profiling", flavour="inprocess"))
 
 
 FULL_MATRIX = [(v.name, flavour) for v in variants.VARIANTS for flavour in ("inprocess", "preload")
-               if (v.name, flavour) != ("base", "inprocess")]  # the CI test above covers that one
+               if (v.name, flavour) != ("profiling", "inprocess")]  # the CI test above covers that one
 
 
 @pytest.mark.skipif(not FULL, reason=FULL_REASON)
 @pytest.mark.parametrize(("variant", "flavour"), FULL_MATRIX, ids=[f"{v}-{f}" for v, f in FULL_MATRIX])
-def test_upstream_suite_every_variant(tmp_path: Path, variant: str, flavour: str) -> None:
-    _check_summaries(_upstream(tmp_path, features=variants.merged_features(variants.BY_NAME[variant]),
-                               flavour=flavour))
+def test_upstream_suite_every_variant(tmp_path: Path, build: Callable[..., build_mod.BuildResult], variant: str,
+                                      flavour: str) -> None:
+    _check_summaries(_upstream(tmp_path, build, variant=variant, flavour=flavour))
 
 
 # --- stress under the preload runner ------------------------------------------------------------------------
@@ -188,7 +201,7 @@ def _wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.2)
 
 
-def test_sigint_during_make_leaves_nothing_and_next_build_succeeds(sdist: Path, tmp_path: Path) -> None:
+def test_sigint_during_make_leaves_nothing_and_next_build_succeeds_host_gcc(sdist: Path, tmp_path: Path) -> None:
     cache, target = tmp_path / "cache", tmp_path / "site"
     proc = _pip_install(sdist, target, cache)
 
@@ -214,19 +227,10 @@ def test_sigint_during_make_leaves_nothing_and_next_build_succeeds(sdist: Path, 
     assert child.stdout.startswith("5.3.1-")
 
 
-RACE_CHILD = """
-import json, sys
-sys.path.insert(0, sys.argv[1])
-from jemalloc_build import build, settings
-r = build.build_jemalloc(settings.resolve(), report=lambda line: None)
-print(json.dumps({"root": str(r.root), "library": str(r.library), "reused": r.reused}))
-"""
-
-
-def test_two_builds_of_one_configuration_at_once(tmp_path: Path) -> None:
+def test_two_builds_of_one_configuration_at_once_host_gcc(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     env = base_env(JEMALLOC_SYS_CACHE_DIR=str(cache), JEMALLOC_SYS_NUM_JOBS="1")
-    racers = [subprocess.Popen([sys.executable, "-c", RACE_CHILD, str(ROOT)], env=env, stdout=subprocess.PIPE,
+    racers = [subprocess.Popen([sys.executable, str(HELPERS / "race_build.py"), str(ROOT)], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, cwd=tmp_path) for _ in range(2)]
     results = []
     for racer in racers:
@@ -251,6 +255,6 @@ print("ok")
 """)
     assert child.stdout.strip() == "ok"
     # And a third build now reuses it.
-    again = subprocess.run([sys.executable, "-c", RACE_CHILD, str(ROOT)], env=env, capture_output=True, text=True,
+    again = subprocess.run([sys.executable, str(HELPERS / "race_build.py"), str(ROOT)], env=env, capture_output=True, text=True,
                            timeout=300, cwd=tmp_path)
     assert json.loads(again.stdout.strip().splitlines()[-1])["reused"] is True

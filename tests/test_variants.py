@@ -22,7 +22,7 @@ import pytest
 import tomllib
 from conftest import ROOT, run_python
 
-from jemalloc_build import sbom, variants
+from jemalloc_build import configure, features, sbom, settings, variants
 from jemalloc_build.errors import SettingError
 from jemalloc_build.manifest import load as load_manifest
 
@@ -43,11 +43,10 @@ def test_names_of_distributions_packages_and_extras() -> None:
     assert (base.distribution, base.package, base.extra) == ("jemalloc-sys", "jemalloc_sys", None)
 
 
-def test_runtime_copy_of_the_names_agrees_with_the_table() -> None:
-    from jemalloc_sys import _record
+def test_the_table_follows_the_declared_variant_names() -> None:
+    from jemalloc_sys import _names
 
-    assert _record.VARIANTS == tuple(v.name for v in variants.VARIANTS)
-    assert _record.VARIANT_ENV == variants.RUNTIME_VARIANT_ENV
+    assert _names.VARIANTS == tuple(v.name for v in variants.VARIANTS)
 
 
 def test_extras_pin_the_companion_at_the_same_version() -> None:
@@ -67,24 +66,33 @@ def test_unknown_variant_is_a_one_line_error_with_the_accepted_names() -> None:
     assert "base, stats, profiling, debug" in text
 
 
+def _features(**env: str) -> frozenset[str]:
+    return configure.requested_features(settings.resolve(environ=env))
+
+
 def test_variant_features_come_first_and_user_features_are_kept() -> None:
-    assert variants.merged_features(variants.get("profiling"), "debug, stats") == "stats,profiling,debug"
+    assert _features(JEMALLOC_SYS_BUILD_VARIANT="profiling", JEMALLOC_SYS_FEATURES="debug, stats") == {
+        "stats", "profiling", "debug", *features.DEFAULT_FEATURES}
 
 
-def test_a_companion_without_its_features_is_refused() -> None:
-    variants.check_built(variants.get("stats"), ["stats", "disable_initial_exec_tls"])
-    with pytest.raises(SettingError, match="variant 'profiling' needs features profiling"):
-        variants.check_built(variants.get("profiling"), ["stats"])
+def test_a_variant_feature_cannot_be_dropped() -> None:
+    assert "stats" in _features(JEMALLOC_SYS_BUILD_VARIANT="stats")
+    with pytest.raises(SettingError, match="drops stats, which the stats variant is built with"):
+        _features(JEMALLOC_SYS_BUILD_VARIANT="stats", JEMALLOC_SYS_FEATURES="-stats")
 
 
 def test_companion_pyproject_is_valid_and_depends_on_the_base(tmp_path: Path) -> None:
+    import tomli_w
+
     base = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    text = variants.companion_pyproject(variants.get("debug"), base, VERSION)
-    data = tomllib.loads(text)
+    data = variants.companion_pyproject(variants.get("debug"), base, VERSION)
     assert data["project"]["name"] == "jemalloc-sys-debug"
     assert data["project"]["dependencies"] == [f"jemalloc-sys=={VERSION}"]
     assert data["tool"]["setuptools"]["packages"] == ["jemalloc_sys_debug"]
+    assert data["tool"]["jemalloc-sys"] == {"variant": "debug"}
     assert data["build-system"] == base["build-system"]
+    text = tomli_w.dumps(data)
+    assert tomllib.loads(text) == data
     (tmp_path / "pyproject.toml").write_text(text)
     proc = subprocess.run([sys.executable, "-m", "validate_pyproject", str(tmp_path / "pyproject.toml")],
                           capture_output=True, text=True)
@@ -130,15 +138,14 @@ def test_base_metadata_declares_the_extras_with_exact_pins(tmp_path: Path) -> No
     assert f'jemalloc-sys-profiling=={VERSION};extra=="profiling"' in requires
 
 
-@pytest.mark.parametrize("how", ["config", "env"])
-def test_companion_metadata_from_the_same_tree(tmp_path: Path, how: str) -> None:
-    if how == "config":
-        meta = _metadata(tmp_path, {"variant": "profiling"})
-    else:
-        meta = _metadata(tmp_path, {}, env={"JEMALLOC_SYS_BUILD_VARIANT": "profiling"})
-    assert meta["Name"] == "jemalloc-sys-profiling" and meta["Version"] == VERSION  # type: ignore[index]
-    assert meta.get_all("Requires-Dist") == [f"jemalloc-sys=={VERSION}"]  # type: ignore[attr-defined]
-    assert meta.get_all("Provides-Extra") is None  # type: ignore[attr-defined]
+def test_the_base_tree_refuses_to_build_a_companion_wheel(tmp_path: Path) -> None:
+    code = ("import sys; sys.path.insert(0, '_backend'); import jemalloc_sys_backend as b;"
+            f"b.prepare_metadata_for_build_wheel({str(tmp_path)!r}, {{'variant': 'profiling'}})")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode != 0
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: variant 'profiling' asked for, but this tree builds the base distribution")
+    assert "python -m build --sdist -C variant=profiling" in line
 
 
 def test_backend_rejects_an_unknown_variant_in_one_line(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CACHE_DIR, ROOT, TARBALL, TARBALL_NAME, base_env
+from conftest import CACHE_DIR, ROOT, Wheelhouse, run_builder
 
 from jemalloc_build import variants
 
@@ -31,6 +31,13 @@ pytestmark = [pytest.mark.build, pytest.mark.slow]
 
 CHECKS = {"policy", "symbols", "features", "no build paths", "license", "sbom", "metadata", "twine check",
           "check-wheel-contents"}
+FUNCTIONAL = {
+    "base": {"background thread", "fork"},
+    "stats": {"stats", "background thread", "fork"},
+    "profiling": {"prof", "stats", "background thread", "fork"},
+    "debug": {"prof", "stats", "background thread", "fork"},
+}
+"""The functional checks each variant's two libraries must pass (wheel_builder/functional.py)."""
 CONFIG_OF = {"stats": "stats", "profiling": "prof", "debug": "debug"}
 """The jemalloc ``config.*`` mallctl each variant turns on."""
 
@@ -39,60 +46,42 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _run_builder(*args: str, timeout: float = 5400) -> subprocess.CompletedProcess[str]:
-    env = base_env()
-    env.pop("SOURCE_DATE_EPOCH", None)
-    return subprocess.run([sys.executable, "-m", "wheel_builder", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout)
-
-
-@pytest.fixture(scope="session")
-def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any], str, str]:
-    if TARBALL is None:
-        pytest.skip(f"no {TARBALL_NAME}: set JEMALLOC_SYS_SOURCE to it")
-    if not sys.platform.startswith("linux") or os.uname().machine != "x86_64":
-        pytest.skip("the manylinux_2_17 x86_64 wheelhouse is built and installed natively on Linux x86-64 only")
-    out = tmp_path_factory.mktemp("wheelhouse")
-    proc = _run_builder("--out", str(out), "--cache-dir", str(CACHE_DIR))
-    assert proc.returncode == 0, f"wheel_builder failed:\n{proc.stdout}\n{proc.stderr[-5000:]}"
-    report = json.loads((out / "build-report.json").read_text())
-    return out, report, proc.stdout, proc.stderr
-
-
 def _wheel(report: dict[str, Any], out: Path, variant: str) -> Path:
     entry = next(w for w in report["wheels"] if w["variant"] == variant)
     return out / entry["file"]
 
 
-def test_main_command_builds_every_variant_and_prints_the_table(wheelhouse: tuple[Path, dict[str, Any], str, str]) -> None:
+def test_main_command_builds_every_variant_and_prints_the_table(wheelhouse: Wheelhouse) -> None:
     out, report, stdout, stderr = wheelhouse
     assert report["ok"] is True and report["target"] == "manylinux-x86_64"
     assert [w["variant"] for w in report["wheels"]] == [v.name for v in variants.VARIANTS]
     header = stdout.splitlines()[0].split()
-    assert header == ["variant", "tag", "size", "sha256", "build", "time"]
+    assert header == ["variant", "file", "size", "sha256", "build", "time"]
     for wheel in report["wheels"]:
         path = out / wheel["file"]
         assert _sha256(path) == wheel["sha256"]
         row = next(line for line in stdout.splitlines() if line.startswith(wheel["variant"] + " "))
         assert wheel["sha256"] in row and wheel["tag"] in row
-    sdist = out / report["sdist"]["file"]
-    assert sdist.is_file() and _sha256(sdist) == report["sdist"]["sha256"]
+        sdist = out / wheel["sdist"]["file"]
+        assert sdist.is_file() and _sha256(sdist) == wheel["sdist"]["sha256"]
+        assert sdist.name == f"{wheel['distribution'].replace('-', '_')}-5.3.1.0.tar.gz"
     # the progress display: phases and compile units as they happen
-    assert "sdist: python -m build --sdist" in stderr
+    assert "sdist base: python -m build --sdist -C variant=base" in stderr
     assert "wheel profiling: inprocess library:" in stderr or "reusing" in stderr
 
 
 @pytest.mark.parametrize("variant", [v.name for v in variants.VARIANTS])
-def test_every_verification_passed(wheelhouse: tuple[Path, dict[str, Any], str, str], variant: str) -> None:
+def test_every_verification_passed(wheelhouse: Wheelhouse, variant: str) -> None:
     _, report, _, _ = wheelhouse
     entry = next(w for w in report["wheels"] if w["variant"] == variant)
-    assert {c["name"] for c in entry["checks"]} == CHECKS
+    functional = {f"{check} ({flavour})" for check in FUNCTIONAL[variant] for flavour in ("inprocess", "preload")}
+    assert {c["name"] for c in entry["checks"]} == CHECKS | functional
     failed = [c for c in entry["checks"] if not c["ok"]]
     assert not failed, failed
 
 
 @pytest.mark.parametrize("variant", [v.name for v in variants.VARIANTS])
-def test_auditwheel_agrees_on_manylinux_2_17(wheelhouse: tuple[Path, dict[str, Any], str, str], variant: str) -> None:
+def test_auditwheel_agrees_on_manylinux_2_17(wheelhouse: Wheelhouse, variant: str) -> None:
     out, report, _, _ = wheelhouse
     wheel = _wheel(report, out, variant)
     assert "manylinux_2_17_x86_64" in wheel.name.split("-")[-1]
@@ -108,7 +97,7 @@ def _names(wheel: Path) -> set[str]:
 
 
 def test_base_wheel_holds_exactly_the_checkout_python_sources_and_the_native_parts(
-        wheelhouse: tuple[Path, dict[str, Any], str, str]) -> None:
+        wheelhouse: Wheelhouse) -> None:
     out, report, _, _ = wheelhouse
     names = _names(_wheel(report, out, "base"))
     python = {n for n in names if n.startswith("jemalloc_sys/") and n.endswith((".py", "py.typed"))}
@@ -127,7 +116,7 @@ def test_base_wheel_holds_exactly_the_checkout_python_sources_and_the_native_par
 
 @pytest.mark.parametrize("variant", ["stats", "profiling", "debug"])
 def test_companion_holds_the_base_native_payload_under_its_own_package(
-        wheelhouse: tuple[Path, dict[str, Any], str, str], variant: str) -> None:
+        wheelhouse: Wheelhouse, variant: str) -> None:
     out, report, _, _ = wheelhouse
     base = _names(_wheel(report, out, "base"))
     names = _names(_wheel(report, out, variant))
@@ -135,7 +124,7 @@ def test_companion_holds_the_base_native_payload_under_its_own_package(
     native = {n.removeprefix("jemalloc_sys/") for n in base
               if n.startswith("jemalloc_sys/") and not n.endswith((".py", "py.typed"))}
     if variant in ("profiling", "debug"):
-        native.add("bin/jeprof")
+        native |= {"bin/jeprof", "bin/jeprof-inprocess"}
     info = f"{package}-5.3.1.0.dist-info"
     expected = {f"{package}/{n}" for n in native} | {f"{package}/__init__.py", f"{package}/py.typed"}
     assert {n for n in names if not n.startswith(info)} == expected
@@ -172,7 +161,7 @@ class _Env:
 
 
 @pytest.fixture(scope="module")
-def fresh_env(wheelhouse: tuple[Path, dict[str, Any], str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Env]:
+def fresh_env(wheelhouse: Wheelhouse, tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Env]:
     out = wheelhouse[0]
     env = _Env(tmp_path_factory.mktemp("venv") / "env", out)
     env.run("-m", "pip", "install", "-q", *env.find, "jemalloc-sys")
@@ -206,6 +195,9 @@ def test_environment_selects_among_installed_variants_and_smoke_test_passes(fres
         smoke = fresh_env.run(str(ROOT / "tests" / "wheel_smoke.py")).stdout
         for package in ("jemalloc_sys", "jemalloc_sys_stats", "jemalloc_sys_profiling"):
             assert f"{package}: libjemalloc_sys.so.2 loads, allocates" in smoke
+            assert f"ok   {package} fork (preload)" in smoke
+        assert "ok   jemalloc_sys_profiling prof (preload): our report: probe_site 16.0 MB" in smoke
+        assert "FAIL" not in smoke
         assert "active variant profiling" in smoke
     finally:
         fresh_env.run("-m", "pip", "uninstall", "-y", "-q", "jemalloc-sys-stats", "jemalloc-sys-profiling")
@@ -214,12 +206,11 @@ def test_environment_selects_among_installed_variants_and_smoke_test_passes(fres
 # --- reproducibility and errors ---
 
 def test_a_separate_build_from_the_same_sdist_is_byte_identical(
-        wheelhouse: tuple[Path, dict[str, Any], str, str], tmp_path: Path) -> None:
+        wheelhouse: Wheelhouse, tmp_path: Path) -> None:
     """A genuinely separate build: a fresh, empty builder cache (new configure + make) and another work folder."""
     out, report, _, _ = wheelhouse
-    sdist = out / report["sdist"]["file"]
     again = tmp_path / "again"
-    proc = _run_builder("--variants", "base", "--sdist", str(sdist), "--out", str(again),
+    proc = run_builder("--variants", "base", "--from-sdists", str(out), "--out", str(again),
                         "--cache-dir", str(tmp_path / "fresh-cache"), "--no-install-check")
     assert proc.returncode == 0, proc.stdout + proc.stderr[-4000:]
     first = _wheel(report, out, "base")
@@ -229,19 +220,44 @@ def test_a_separate_build_from_the_same_sdist_is_byte_identical(
 
 
 def test_unknown_variant_is_refused_in_one_line() -> None:
-    proc = _run_builder("--variants", "base,fastest", timeout=120)
+    proc = run_builder("--variants", "base,fastest", timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("error: --variants='fastest' is not a variant; accepted: base, stats, profiling,"
                                    " debug")
 
 
-def test_a_missing_tool_is_named_with_its_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_install_a_missing_tool_environment_is_one_line_with_the_fix(tmp_path: Path) -> None:
     from wheel_builder import tools
 
-    fake = tools.Tool(distribution="jemalloc-sys-no-such-tool", requirement="jemalloc-sys-no-such-tool>=1", why="test")
-    monkeypatch.setattr(tools, "TOOLS", (*tools.TOOLS, fake))
     with pytest.raises(tools.MissingToolError) as info:
-        tools.ensure(linux=True, zig=True, install=False)
+        tools.ensure(tmp_path, install=False, say=lambda line: None)
     text = str(info.value)
     assert "\n" not in text
-    assert "-m pip install 'jemalloc-sys-no-such-tool>=1'" in text and "jemalloc-sys-no-such-tool" in text.split(";")[0]
+    assert "no tool environment yet" in text and "-m wheel_builder (without --no-install)" in text
+
+
+def test_tool_versions_are_checked_not_just_presence(tmp_path: Path) -> None:
+    """A tool environment whose setuptools is too old is incomplete (issue 11: 65.5 passed a presence check)."""
+    from wheel_builder import tools
+
+    env = tools.ToolEnv(root=tmp_path / "env")
+    venv.EnvBuilder(with_pip=True).create(env.root)
+    subprocess.run([str(env.python), "-m", "pip", "install", "-q", "setuptools==65.5.0", "packaging"], check=True,
+                   capture_output=True)
+    found = tools.problems(env)
+    assert "setuptools 65.5.0 does not satisfy >=77" in found
+    assert "ziglang missing" in found
+
+
+def test_a_profiling_library_that_cannot_backtrace_fails_the_main_command(tmp_path: Path) -> None:
+    """Issue 10: force jemalloc's frame-pointer-intrinsics fallback (zig, code without frame pointers): the
+    functional check must fail the run with one line naming the variant and the check."""
+    if not sys.platform.startswith("linux") or os.uname().machine != "x86_64":
+        pytest.skip("the fallback's crash is shown with the manylinux x86_64 zig toolchain")
+    proc = run_builder("--variants", "profiling", "-C", "prof-backtrace=gcc", "--out", str(tmp_path / "wh"),
+                        "--cache-dir", str(CACHE_DIR), "--no-install-check")
+    assert proc.returncode == 1, proc.stdout + proc.stderr[-3000:]
+    failed = [line for line in proc.stdout.splitlines() if line.startswith("FAIL ")]
+    assert failed and all(line.split()[1] == "profiling" for line in failed), proc.stdout
+    assert any(line.split()[2] == "prof" and "the probe died" in line for line in failed), proc.stdout
+    assert "FAILED: 1 wheels" in proc.stdout

@@ -61,7 +61,7 @@ def sink_package(make_package: Callable[..., Path]) -> Path:
 
 @pytest.fixture(scope="module")
 def debug_facts(make_package: Callable[..., Path]) -> dict[str, object]:
-    return probe(make_package(JEMALLOC_SYS_FEATURES="profiling,stats,debug"))
+    return probe(make_package(JEMALLOC_SYS_BUILD_VARIANT="debug"))
 
 
 @pytest.fixture(scope="module")

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from conftest import RELEASE_TARGET, release_env
 
 from jemalloc_build.build import BuildResult
 
@@ -34,8 +40,28 @@ def test_asking_for_upstream_tests_is_not_satisfied_by_an_untested_entry() -> No
     from jemalloc_build.settings import resolve
     from jemalloc_build.toolchain import detect
 
-    tc = detect()
+    tc = detect(environ=os.environ)
     plan = configure.plan(resolve(environ={}), target=parse_triple("x86_64-linux-gnu"), cross=False,
                           manifest=manifest.load(), known_options=None)
     src = source.Source(tree=build_mod.Path("/nonexistent"), sha256="0" * 64, origin="test")
-    assert build_mod._cache_key(plan, tc, src) != build_mod._cache_key(plan, tc, src, upstream_tests=True)
+    env: dict[str, str] = {}
+    assert build_mod._cache_key(plan, tc, src, env) != build_mod._cache_key(plan, tc, src, env, upstream_tests=True)
+
+
+@pytest.mark.skipif(RELEASE_TARGET == "host", reason="the release toolchain is the host's: no zig spelling to vary")
+def test_the_same_commit_from_another_checkout_and_interpreter_spelling_reuses_the_cache(
+        build: Callable[..., BuildResult], project_copy: Path, tmp_path: Path) -> None:
+    """Issue 11: `.../python -m ziglang` and `.../python3 -m ziglang` are one compiler, so one cache entry."""
+    first = build()
+    spelled = tmp_path / "python3-another-name"
+    spelled.symlink_to(sys.executable)
+    env = release_env()
+    # The spelling a user (or an older builder) writes: the ziglang entry point through another interpreter name.
+    for name in ("CC", "AR", "RANLIB"):
+        words = env[name].split()
+        env[name] = " ".join([str(spelled), "-m", "ziglang", *words[1:]])
+    proc = subprocess.run([str(spelled), "-m", "jemalloc_build", "build", "--json"], cwd=project_copy, env=env,
+                          capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"reusing build {first.root}" in proc.stderr
+    assert json.loads(proc.stdout)["inprocess"]["root"] == str(first.root)

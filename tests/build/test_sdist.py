@@ -63,3 +63,46 @@ def test_install_from_sdist_offline_without_autoconf(sdist: Path, fresh_venv: Pa
     version, library = check.stdout.split()
     assert version.startswith("5.3.1-0-g81034ce1f")
     assert library.startswith(str(fresh_venv))
+
+
+SUPPORTED = ("3.10", "3.11", "3.12", "3.13")
+"""Every Python ``requires-python`` promises (a test below fails if the two drift)."""
+
+
+def _interpreter(version: str) -> str | None:
+    """``pythonX.Y`` as the machine offers it (pyenv shims included), resolved; None when absent."""
+    import shutil
+
+    found = shutil.which(f"python{version}")
+    if found is None:
+        return None
+    proc = subprocess.run([found, "-c", "import sys; print(sys.executable)"], capture_output=True, text=True)
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def test_supported_versions_are_what_requires_python_says() -> None:
+    from jemalloc_build import project
+
+    assert project.pyproject()["project"]["requires-python"] == f">={SUPPORTED[0]}"
+    classifiers = project.pyproject()["project"]["classifiers"]
+    assert {c.rsplit(" ", 1)[-1] for c in classifiers if c.startswith("Programming Language :: Python :: 3.")} == set(
+        SUPPORTED)
+
+
+@pytest.mark.parametrize("version", SUPPORTED)
+def test_the_sdist_builds_and_loads_on_every_supported_python(sdist: Path, tmp_path: Path, version: str) -> None:
+    """Issue 11: a platform without a wheel gets the sdist, so it must build with pip's isolated build on each."""
+    python = _interpreter(version)
+    if python is None:
+        pytest.skip(f"no python{version} on this machine (pyenv install {version} adds it)")
+    env_dir = tmp_path / "venv"
+    subprocess.run([python, "-m", "venv", str(env_dir)], check=True, capture_output=True, timeout=300)
+    venv_python = str(env_dir / "bin" / "python")
+    env = {k: v for k, v in base_env().items() if k != "JEMALLOC_SYS_SOURCE"}
+    proc = subprocess.run([venv_python, "-m", "pip", "install", "-q", str(sdist)], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    code = "import sys, jemalloc_sys as j; j.load(); print(sys.version_info[:2], j.jemalloc_version)"
+    check = subprocess.run([venv_python, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert check.returncode == 0, check.stderr
+    assert check.stdout.startswith(f"({version.replace('.', ', ')})") and "5.3.1-0-g81034ce1f" in check.stdout

@@ -13,9 +13,10 @@ LINUX = parse_triple("x86_64-linux-gnu")
 KNOWN = frozenset({"background_thread", "narenas", "dirty_decay_ms", "prof"})
 
 
-def plan(env: dict[str, str], target: str = "x86_64-linux-gnu", flavour: str = "inprocess") -> configure.ConfigurePlan:
+def plan(env: dict[str, str], target: str = "x86_64-linux-gnu", flavour: str = "inprocess",
+         family: str = "gnu") -> configure.ConfigurePlan:
     return configure.plan(settings.resolve(environ=env), target=parse_triple(target), cross=False,
-                          manifest=MF, known_options=KNOWN, flavour=flavour)
+                          manifest=MF, known_options=KNOWN, flavour=flavour, family=family, link_stub_dir="/stubs")
 
 
 def test_default_is_prefixed_dlopen_safe_and_without_stats() -> None:
@@ -115,3 +116,67 @@ def test_malformed_or_unknown_malloc_conf_is_refused(conf: str, message: str) ->
 def test_debug_with_an_8_byte_quantum_is_refused() -> None:
     with pytest.raises(SettingError, match=r"LG_QUANTUM=3 cannot be combined with the debug feature"):
         plan({"JEMALLOC_SYS_FEATURES": "debug", "JEMALLOC_SYS_WITH_LG_QUANTUM": "3"})
+
+
+# --- profiling backtraces: chosen per toolchain on purpose, never the silent fallback ---------------------
+
+PROFILING = {"JEMALLOC_SYS_FEATURES": "profiling"}
+
+
+@pytest.mark.parametrize(("family", "target", "expected"), [
+    ("gnu", "x86_64-linux-gnu", ("--enable-prof-libgcc", "--disable-prof-gcc")),
+    ("zig", "x86_64-linux-gnu", ("--enable-prof-libgcc", "--disable-prof-gcc", "LIBS=-lunwind")),
+    ("zig", "x86_64-linux-musl", ("--enable-prof-libgcc", "--disable-prof-gcc", "LIBS=-lunwind")),
+    ("apple", "aarch64-apple-darwin", ("--enable-prof-libgcc", "--disable-prof-gcc",
+                                       "ac_cv_lib_gcc__Unwind_Backtrace=yes", "LIBS=-L/stubs")),
+])
+def test_each_toolchain_gets_the_unwinder_of_its_table_entry(family: str, target: str,
+                                                             expected: tuple[str, ...]) -> None:
+    p = plan(PROFILING, target=target, family=family)
+    assert p.backtrace == "libgcc"
+    assert p.args[-len(expected):] == expected
+    assert "--enable-prof-gcc" not in p.args  # the __builtin_return_address walk is never the default
+
+
+def test_no_backtrace_flags_without_profiling() -> None:
+    p = plan({}, family="zig")
+    assert p.backtrace is None
+    assert not [a for a in p.args if "prof" in a or a.startswith("LIBS=")]
+
+
+def test_msvc_cannot_build_profiling_and_says_so() -> None:
+    with pytest.raises(SettingError, match=r"profiling cannot be built for x86_64-pc-windows-msvc with this"
+                                           r" compiler \(msvc\): .*drop the profiling feature"):
+        plan(PROFILING, target="x86_64-pc-windows-msvc", family="msvc")
+
+
+@pytest.mark.parametrize(("method", "flags"), [
+    ("frameptr", ("--enable-prof-frameptr", "--disable-prof-libgcc", "--disable-prof-gcc")),
+    ("gcc", ("--disable-prof-libgcc", "--enable-prof-gcc")),
+    ("libunwind", ("--enable-prof-libunwind", "--disable-prof-libgcc", "--disable-prof-gcc")),
+])
+def test_the_setting_picks_another_method(method: str, flags: tuple[str, ...]) -> None:
+    p = plan({**PROFILING, "JEMALLOC_SYS_PROF_BACKTRACE": method}, family="zig")
+    assert p.backtrace == method
+    assert p.args[-len(flags):] == flags
+
+
+def test_profiling_libunwind_feature_means_the_libunwind_method() -> None:
+    assert plan({"JEMALLOC_SYS_FEATURES": "profiling,profiling_libunwind"}).backtrace == "libunwind"
+    with pytest.raises(SettingError, match="contradicts the feature profiling_libunwind"):
+        plan({"JEMALLOC_SYS_FEATURES": "profiling,profiling_libunwind", "JEMALLOC_SYS_PROF_BACKTRACE": "libgcc"})
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"JEMALLOC_SYS_PROF_BACKTRACE": "libgcc"}, "needs the profiling feature"),
+    ({**PROFILING, "JEMALLOC_SYS_PROF_BACKTRACE": "dwarf"}, "'dwarf' is not accepted; accepted: libgcc, libunwind"),
+])
+def test_bad_backtrace_settings_are_one_line_errors(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingError, match=message) as info:
+        plan(env)
+    assert "\n" not in str(info.value)
+
+
+def test_frameptr_is_linux_only() -> None:
+    with pytest.raises(SettingError, match="frameptr works on Linux only"):
+        plan({**PROFILING, "JEMALLOC_SYS_PROF_BACKTRACE": "frameptr"}, target="aarch64-apple-darwin", family="apple")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -35,5 +37,25 @@ def test_cl_outside_a_developer_shell_is_a_one_line_error(tmp_path: Path) -> Non
 
 
 def test_gnu_compilers_report_their_triple() -> None:
-    tc = toolchain.detect()
+    tc = toolchain.detect(environ=os.environ)
     assert tc.version and tc.host.os == "linux"
+
+
+def test_the_identity_of_zig_does_not_depend_on_how_python_is_spelled(tmp_path: Path) -> None:
+    """The cache key names the compiler, not the interpreter path that launched it (issue 11)."""
+    pytest.importorskip("ziglang")
+    other = tmp_path / "python3"
+    other.symlink_to(sys.executable)
+    one = toolchain._identity((sys.executable, "-m", "ziglang", "cc", "-target", "x86_64-linux-gnu.2.17"), None)
+    two = toolchain._identity((str(other), "-m", "ziglang", "cc", "-target", "x86_64-linux-gnu.2.17"), None)
+    assert one == two and one[0] == "zig" and one[2:] == ("cc", "-target", "x86_64-linux-gnu.2.17")
+    from jemalloc_build import cross
+
+    binary = (cross.zig_executable(), "cc", "-target", "x86_64-linux-gnu.2.17")
+    assert toolchain._identity(binary, None) == one  # the builder runs the binary itself: still the same compiler
+
+
+def test_the_identity_of_a_program_is_its_resolved_path(tmp_path: Path) -> None:
+    link = tmp_path / "cc"
+    link.symlink_to(shutil.which("cc") or "/usr/bin/cc")
+    assert toolchain._identity((str(link), "-O2"), None) == toolchain._identity(("cc", "-O2"), os.environ["PATH"])
