@@ -70,14 +70,18 @@ SUPPORTED = ("3.10", "3.11", "3.12", "3.13")
 
 
 def _interpreter(version: str) -> str | None:
-    """``pythonX.Y`` as the machine offers it (pyenv shims included), resolved; None when absent."""
+    """``pythonX.Y`` as the machine offers it (on PATH, or installed by pyenv but not selected), resolved."""
     import shutil
 
-    found = shutil.which(f"python{version}")
-    if found is None:
-        return None
-    proc = subprocess.run([found, "-c", "import sys; print(sys.executable)"], capture_output=True, text=True)
-    return proc.stdout.strip() if proc.returncode == 0 else None
+    candidates = [found] if (found := shutil.which(f"python{version}")) else []
+    if shutil.which("pyenv"):
+        root = subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip()
+        candidates += sorted(map(str, Path(root).glob(f"versions/{version}.*/bin/python{version}")), reverse=True)
+    for candidate in candidates:
+        proc = subprocess.run([candidate, "-c", "import sys; print(sys.executable)"], capture_output=True, text=True)
+        if proc.returncode == 0:
+            return proc.stdout.strip()
+    return None
 
 
 def test_supported_versions_are_what_requires_python_says() -> None:
