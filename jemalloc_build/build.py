@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jemalloc_sys import _names
+
 from . import (
     BUILDER_VERSION,
     cache,
@@ -54,8 +56,8 @@ FLAG_ENV = ("CFLAGS", "CPPFLAGS", "LDFLAGS", "EXTRA_CFLAGS", "EXTRA_LDFLAGS", "M
 TOOL_ENV = ("AR", "NM", "RANLIB", "STRIP")
 """Programs configure and make run besides the compiler: in the key by what they are, not how they are spelled."""
 
-RECORD = "build-record.json"
-"""The record of a cache entry (the package's copy is ``jemalloc_sys/_build_record.json``)."""
+RECORD = _names.PREFIX_RECORD_NAME
+"""The record of a cache entry: the format a prefix install keeps (the package's copy is ``_names.RECORD_NAME``)."""
 
 
 @dataclass(frozen=True, kw_only=True)

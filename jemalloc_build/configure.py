@@ -14,7 +14,7 @@ from . import features as features_mod
 from . import malloc_conf as malloc_conf_mod
 from .errors import SettingError
 from .manifest import Manifest
-from .platforms import BACKTRACE_FLAGS, FORCED_PREFIX_OS, Backtrace, Target, backtrace_for, portable_defaults
+from .platforms import BACKTRACE_FLAGS, FORCED_PREFIX_OS, Backtrace, Triple, backtrace_for, portable_defaults
 from .settings import BuildSettings, setting_fields
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def requested_features(settings: BuildSettings) -> frozenset[str]:
     from . import variants
 
     variant = variants.get(settings.variant or "base")
-    chosen = features_mod.resolve([*variant.features, *settings.features])
+    chosen = features_mod.select([*variant.features, *settings.features])
     dropped = [f for f in variant.features if f not in chosen]
     if dropped:
         raise SettingError(f"JEMALLOC_SYS_FEATURES drops {', '.join(dropped)}, which the {variant.name} variant"
@@ -83,7 +83,7 @@ def requested_features(settings: BuildSettings) -> frozenset[str]:
     return chosen
 
 
-def _backtrace(settings: BuildSettings, chosen: frozenset[str], *, family: str, target: Target) -> Backtrace | None:
+def _backtrace(settings: BuildSettings, chosen: frozenset[str], *, family: str, target: Triple) -> Backtrace | None:
     """The backtrace method of a profiling build: the setting, else the platform table; refused if none works."""
     libunwind = "profiling_libunwind" in chosen
     if settings.prof_backtrace and "profiling" not in chosen:
@@ -106,10 +106,93 @@ def _backtrace(settings: BuildSettings, chosen: frozenset[str], *, family: str, 
     return table
 
 
+def _base_args(manifest: Manifest, spec: Flavour, target: Triple, cross: bool) -> list[str]:
+    """What every build passes: shared library only, our version, namespace and file names."""
+    args = ["--disable-cxx", "--enable-doc=no", "--disable-static", "--enable-shared",
+            f"--with-version={manifest.version_string}", f"--with-private-namespace={PREFIX}",
+            f"--with-install-suffix={spec.install_suffix}"]
+    return [*args, f"--host={target.triple}"] if cross else args
+
+
+def _symbol_prefix(chosen: frozenset[str], target: Triple) -> str:
+    """The crate's prefix, unless unprefixed was asked for and the platform allows it (FORCED_PREFIX_OS)."""
+    if "unprefixed_malloc_on_supported_platforms" not in chosen:
+        return PREFIX
+    return FORCED_PREFIX_OS.get(target.os, "")
+
+
+def _feature_args(chosen: frozenset[str], settings: BuildSettings,
+                  known_options: frozenset[str] | None) -> tuple[list[str], str]:
+    """Each feature's configure flags, and the malloc_conf they and the setting bake in."""
+    args: list[str] = []
+    conf_parts: list[str] = []
+    for feature in features_mod.FEATURES:
+        if feature.name == "profiling_libunwind":
+            continue  # a backtrace method: selected with the others (_backtrace_args)
+        on = feature.name in chosen
+        args.extend(feature.configure_on if on else feature.configure_off)
+        conf_parts.extend(feature.malloc_conf_on if on else feature.malloc_conf_off)
+        if on and (feature.configure_on or feature.malloc_conf_on):
+            log.debug("feature %s: %s", feature.name, " ".join(feature.configure_on + feature.malloc_conf_on))
+    if settings.with_malloc_conf:
+        # Syntax is checked always; option names once the source (which defines them) is at hand.
+        malloc_conf_mod.split(settings.with_malloc_conf)
+        if known_options is not None:
+            malloc_conf_mod.validate(settings.with_malloc_conf, known_options)
+    malloc_conf = malloc_conf_mod.join(*conf_parts, settings.with_malloc_conf)
+    if malloc_conf:
+        args.append(f"--with-malloc-conf={malloc_conf}")
+    return args, malloc_conf
+
+
+def _lg_values(settings: BuildSettings, target: Triple) -> dict[str, int | None]:
+    """The --with-lg-* values: the settings, else the platform table (never probed on the build machine)."""
+    defaults = portable_defaults(target)
+    return {
+        "lg_page": settings.with_lg_page if settings.with_lg_page is not None else defaults.lg_page,
+        "lg_hugepage": settings.with_lg_hugepage if settings.with_lg_hugepage is not None else defaults.lg_hugepage,
+        "lg_quantum": settings.with_lg_quantum,
+        "lg_vaddr": settings.with_lg_vaddr if settings.with_lg_vaddr is not None else defaults.lg_vaddr,
+    }
+
+
+def _check_lg(lg: dict[str, int | None], chosen: frozenset[str]) -> None:
+    page, huge, quantum = lg["lg_page"], lg["lg_hugepage"], lg["lg_quantum"]
+    if page is not None and huge is not None and huge < page:
+        raise SettingError(f"JEMALLOC_SYS_WITH_LG_HUGEPAGE={huge} is smaller than the page size (lg_page={page});"
+                           f" use a value from {page} to 30")
+    if quantum is not None and page is not None and quantum >= page:
+        raise SettingError(f"JEMALLOC_SYS_WITH_LG_QUANTUM={quantum} must be below lg_page={page}")
+    if quantum == 3 and "debug" in chosen:
+        # jemalloc 5.3.1's debug build asserts SC_LG_TINY_MAXCLASS <= ... at start-up; with lg_quantum=3
+        # that macro is -1, compared as size_t, so every process aborts (found by our tests, src/jemalloc.c).
+        raise SettingError(
+            "JEMALLOC_SYS_WITH_LG_QUANTUM=3 cannot be combined with the debug feature (jemalloc 5.3.1's debug"
+            " assertions abort at start-up with an 8-byte quantum); use 4, or drop debug")
+
+
+def _lg_args(lg: dict[str, int | None]) -> list[str]:
+    flags = {f.name.removeprefix("with_"): f.metadata["configure"] for f in setting_fields()
+             if f.name.startswith("with_lg")}
+    return [f"{flags[name]}={value}" for name, value in lg.items() if value is not None]
+
+
+def _backtrace_args(backtrace: Backtrace | None, link_stub_dir: str) -> list[str]:
+    if backtrace is None or backtrace.method is None:
+        return []
+    log.debug("profiling backtrace: %s (%s)", backtrace.method, backtrace.why)
+    args = list(BACKTRACE_FLAGS[backtrace.method])
+    if backtrace.method == "libgcc":
+        args += backtrace.configure_vars
+        if backtrace.link_stub:
+            args.append(f"LIBS=-L{link_stub_dir}")
+    return args
+
+
 def plan(
     settings: BuildSettings,
     *,
-    target: Target,
+    target: Triple,
     cross: bool,
     manifest: Manifest,
     known_options: frozenset[str] | None,
@@ -125,86 +208,15 @@ def plan(
     spec = FLAVOURS[flavour]
     chosen = features_mod.check_requirements((requested_features(settings) - spec.remove) | spec.add)
     backtrace = _backtrace(settings, chosen, family=family, target=target)
-
-    args: list[str] = [
-        "--disable-cxx",
-        "--enable-doc=no",
-        "--disable-static",
-        "--enable-shared",
-        f"--with-version={manifest.version_string}",
-        f"--with-private-namespace={PREFIX}",
-        f"--with-install-suffix={spec.install_suffix}",
-    ]
-    if cross:
-        args.append(f"--host={target.triple}")
-
-    if "unprefixed_malloc_on_supported_platforms" not in chosen:
-        prefix = PREFIX
-    else:
-        prefix = FORCED_PREFIX_OS.get(target.os, "")
-    args.append(f"--with-jemalloc-prefix={prefix}")
-
-    conf_parts: list[str] = []
-    for feature in features_mod.FEATURES:
-        on = feature.name in chosen
-        if feature.name == "profiling_libunwind":
-            continue  # a backtrace method: selected with the others below
-        args.extend(feature.configure_on if on else feature.configure_off)
-        conf_parts.extend(feature.malloc_conf_on if on else feature.malloc_conf_off)
-        if on and (feature.configure_on or feature.malloc_conf_on):
-            log.debug("feature %s: %s", feature.name, " ".join(feature.configure_on + feature.malloc_conf_on))
-
-    if settings.with_malloc_conf:
-        # Syntax is checked always; option names once the source (which defines them) is at hand.
-        malloc_conf_mod.split(settings.with_malloc_conf)
-        if known_options is not None:
-            malloc_conf_mod.validate(settings.with_malloc_conf, known_options)
-    malloc_conf = malloc_conf_mod.join(*conf_parts, settings.with_malloc_conf)
-    if malloc_conf:
-        args.append(f"--with-malloc-conf={malloc_conf}")
-
-    defaults = portable_defaults(target)
-    lg: dict[str, int | None] = {
-        "lg_page": settings.with_lg_page if settings.with_lg_page is not None else defaults.lg_page,
-        "lg_hugepage": settings.with_lg_hugepage if settings.with_lg_hugepage is not None else defaults.lg_hugepage,
-        "lg_quantum": settings.with_lg_quantum,
-        "lg_vaddr": settings.with_lg_vaddr if settings.with_lg_vaddr is not None else defaults.lg_vaddr,
-    }
-    page, huge = lg["lg_page"], lg["lg_hugepage"]
-    if page is not None and huge is not None and huge < page:
-        raise SettingError(
-            f"JEMALLOC_SYS_WITH_LG_HUGEPAGE={huge} is smaller than the page size (lg_page={page});"
-            f" use a value from {page} to 30"
-        )
-    quantum = lg["lg_quantum"]
-    if quantum is not None and page is not None and quantum >= page:
-        raise SettingError(f"JEMALLOC_SYS_WITH_LG_QUANTUM={quantum} must be below lg_page={page}")
-    if quantum == 3 and "debug" in chosen:
-        # jemalloc 5.3.1's debug build asserts SC_LG_TINY_MAXCLASS <= ... at start-up; with lg_quantum=3
-        # that macro is -1, compared as size_t, so every process aborts (seen here, src/jemalloc.c:1202).
-        raise SettingError(
-            "JEMALLOC_SYS_WITH_LG_QUANTUM=3 cannot be combined with the debug feature (jemalloc 5.3.1's debug"
-            " assertions abort at start-up with an 8-byte quantum); use 4, or drop debug"
-        )
-    flags = {f.name.removeprefix("with_"): f.metadata["configure"] for f in setting_fields() if f.name.startswith("with_lg")}
-    for name, value in lg.items():
-        if value is not None:
-            args.append(f"{flags[name]}={value}")
-
-    if target.os == "darwin" and flavour == "inprocess":
-        # Loading a zone-registering jemalloc into a running interpreter would make it
-        # the process's default malloc zone behind Python's back (REFERENCE.md §2).
-        args.append("--disable-zone-allocator")
-
-    if backtrace is not None and backtrace.method is not None:
-        args.extend(BACKTRACE_FLAGS[backtrace.method])
-        if backtrace.method == "libgcc":
-            args.extend(backtrace.configure_vars)
-            if backtrace.link_stub:
-                args.append(f"LIBS=-L{link_stub_dir}")
-        log.debug("profiling backtrace: %s (%s)", backtrace.method, backtrace.why)
-
-    tls = "global-dynamic" if "disable_initial_exec_tls" in chosen else "initial-exec"
+    prefix = _symbol_prefix(chosen, target)
+    feature_args, malloc_conf = _feature_args(chosen, settings, known_options)
+    lg = _lg_values(settings, target)
+    _check_lg(lg, chosen)
+    # Loading a zone-registering jemalloc into a running interpreter would make it the
+    # process's default malloc zone behind Python's back (docs/design.md, macOS).
+    zone = ["--disable-zone-allocator"] if target.os == "darwin" and flavour == "inprocess" else []
+    args = [*_base_args(manifest, spec, target, cross), f"--with-jemalloc-prefix={prefix}", *feature_args,
+            *_lg_args(lg), *zone, *_backtrace_args(backtrace, link_stub_dir)]
     return ConfigurePlan(
         flavour=flavour,
         features=chosen,
@@ -213,7 +225,7 @@ def plan(
         malloc_conf=malloc_conf,
         lg=lg,
         args=tuple(args),
-        tls_model=tls,
+        tls_model="global-dynamic" if "disable_initial_exec_tls" in chosen else "initial-exec",
         target=target.triple,
         backtrace=backtrace.method if backtrace is not None else None,
     )

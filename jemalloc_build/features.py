@@ -93,7 +93,7 @@ def _unknown(name: str, source: str) -> SettingError:
     )
 
 
-def resolve(spec: Iterable[str], *, source: str = "JEMALLOC_SYS_FEATURES") -> frozenset[str]:
+def select(spec: Iterable[str], *, source: str = "JEMALLOC_SYS_FEATURES") -> frozenset[str]:
     """Turn a feature list into the effective set, cargo-style.
 
     Entries add features to the defaults; ``-name`` removes a default (our

@@ -11,6 +11,8 @@ import difflib
 import re
 from pathlib import Path
 
+from jemalloc_sys import _names
+
 from .errors import SettingError
 
 _PATTERNS = (
@@ -18,8 +20,7 @@ _PATTERNS = (
     re.compile(r'CONF_MATCH\(\s*"(\w+)"\s*\)'),
     re.compile(r'strncmp\(\s*"(\w+)"\s*,\s*k\s*,\s*klen\s*\)'),
 )
-# jemalloc's conf_next(): keys are [A-Za-z0-9_]+, values run to the next comma.
-_PAIR = re.compile(r"^[A-Za-z0-9_]+:[^,]*$")
+_PAIR = re.compile(_names.CONF_PAIR)
 
 
 def known_options(tree: Path) -> frozenset[str]:

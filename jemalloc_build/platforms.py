@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True, kw_only=True)
-class Target:
+class Triple:
     """A GNU-style target triple split into the parts the build cares about."""
 
     triple: str
@@ -27,7 +27,7 @@ class Target:
 _ARCH_ALIASES = {"amd64": "x86_64", "arm64": "aarch64", "i386": "i686", "i586": "i686", "armv7l": "armv7"}
 
 
-def parse_triple(triple: str) -> Target:
+def parse_triple(triple: str) -> Triple:
     parts = triple.strip().split("-")
     arch = _ARCH_ALIASES.get(parts[0], parts[0])
     rest = "-".join(parts[1:]).lower()
@@ -45,8 +45,8 @@ def parse_triple(triple: str) -> Target:
         ("linux", "linux"),
     ):
         if marker in rest:
-            return Target(triple=triple.strip(), arch=arch, os=os_name)
-    return Target(triple=triple.strip(), arch=arch, os=rest or "unknown")
+            return Triple(triple=triple.strip(), arch=arch, os=os_name)
+    return Triple(triple=triple.strip(), arch=arch, os=rest or "unknown")
 
 
 FORCED_PREFIX_OS: dict[str, str] = {
@@ -94,7 +94,7 @@ PORTABLE_DEFAULTS: tuple[tuple[str, str, PortableDefaults], ...] = (
 )
 
 
-def portable_defaults(target: Target) -> PortableDefaults:
+def portable_defaults(target: Triple) -> PortableDefaults:
     # Exact arch entries take precedence over the "*" entry of the same OS.
     for os_name, arch, defaults in PORTABLE_DEFAULTS:
         if os_name == target.os and arch == target.arch:
@@ -105,7 +105,7 @@ def portable_defaults(target: Target) -> PortableDefaults:
     return PortableDefaults()
 
 
-def shared_library_name(target: Target, stem: str) -> str:
+def shared_library_name(target: Triple, stem: str) -> str:
     """File name of the shared library jemalloc's Makefile produces for ``stem``."""
     if target.os == "darwin":
         return f"lib{stem}.2.dylib"
@@ -114,7 +114,7 @@ def shared_library_name(target: Target, stem: str) -> str:
     return f"lib{stem}.so.2"
 
 
-def import_library_name(target: Target, stem: str) -> str | None:
+def import_library_name(target: Triple, stem: str) -> str | None:
     """The import library a Windows link writes next to ``<stem>.dll`` (None elsewhere).
 
     MSVC-style ``<stem>.lib``: what MSVC's link.exe expects, and mingw's ld reads it too.
@@ -197,6 +197,6 @@ def backtrace_for(family: str, *, libunwind_feature: bool = False) -> Backtrace:
     return BACKTRACES.get(family, BACKTRACES["gnu"])
 
 
-def make_variables(target: Target) -> list[str]:
+def make_variables(target: Triple) -> list[str]:
     """``NAME=value`` arguments for ``make`` on ``target`` (command-line variables beat the Makefile's)."""
     return [f"{name}={value}" for name, value in MAKE_VARIABLES.get(target.os, {}).items()]

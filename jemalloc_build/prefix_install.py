@@ -16,7 +16,7 @@ library. The layout is one table, :data:`LAYOUT`, relative to the prefix:
 - ``share/jemalloc-sys/``: the build record (read by the ``jemalloc_sys`` Python
   package to find this library instead of carrying its own copy), the license
   and the mallctl type table; for profiling builds ``jeprof`` goes to ``bin/``;
-- ``lib/pkgconfig/jemalloc-sys.pc`` from :mod:`jemalloc_build.downstream` (the
+- ``lib/pkgconfig/jemalloc-sys.pc`` from :mod:`jemalloc_build.link_files` (the
   generator the wheels use), relocatable through ``${pcfiledir}``.
 """
 
@@ -34,7 +34,7 @@ from typing import Any
 from jemalloc_sys import _names
 
 from . import build as build_mod
-from . import downstream, mallctl_types
+from . import link_files, mallctl_types
 from .build import BuildResult
 
 log = logging.getLogger(__name__)
@@ -140,9 +140,9 @@ def install(results: dict[str, BuildResult], prefix: Path, *, variant: str | Non
         if flavour != "inprocess":
             record[flavour] = {k: result.record[k] for k in ("library", "features", "symbol_prefix", "tls_model",
                                                              "configure_args", "malloc_conf")}
-    written.append(downstream.write_pkgconfig(
+    written.append(link_files.write_pkgconfig(
         prefix / LAYOUT.pkgconfig, libdir="${prefix}/" + LAYOUT.lib, includedir="${prefix}/" + LAYOUT.include,
-        library=main.library.name, version=downstream.api_version(main.record["jemalloc_version"]),
+        library=main.library.name, version=link_files.api_version(main.record["jemalloc_version"]),
         symbol_prefix=main.record.get("symbol_prefix") or "", features=main.record.get("features") or ()))
     if variant is not None:
         record["variant"] = variant

@@ -29,7 +29,7 @@ from setuptools.command.build_ext import build_ext
 from jemalloc_sys import _names
 
 from . import build as build_mod
-from . import downstream, mallctl_types, project
+from . import link_files, mallctl_types, project
 from .errors import BuildError, report
 from .settings import BuildSettings
 
@@ -96,8 +96,8 @@ def install_into(package_dir: Path, results: dict[str, build_mod.BuildResult]) -
         if flavour != "inprocess":
             record[flavour] = {k: result.record[k] for k in ("library", "features", "symbol_prefix", "tls_model",
                                                              "configure_args", "malloc_conf")}
-    # The -l linker script, pkg-config file and CMake package config (downstream.py).
-    written += downstream.install_link_files(package_dir, main.record)
+    # The -l linker script, pkg-config file and CMake package config (link_files.py).
+    written += link_files.install_link_files(package_dir, main.record)
     copy(main.root / "include" / "jemalloc" / "jemalloc.h", include_dir / "jemalloc" / "jemalloc.h")
     copy(main.root / "COPYING", package_dir / "COPYING.jemalloc")
     if (main.root / mallctl_types.FILE_NAME).is_file():

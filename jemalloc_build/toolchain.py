@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ToolchainError
-from .platforms import Target, parse_triple
+from .platforms import Triple, parse_triple
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,7 +23,7 @@ class Toolchain:
     """The compiler command (``CC`` may carry arguments, e.g. ``zig cc -target ...``)."""
     version: str
     """First line of ``cc --version``: part of the cache key and the build record."""
-    host: Target
+    host: Triple
     """What we build for: ``JEMALLOC_SYS_TARGET``, else what the compiler targets (``-dumpmachine``)."""
     make: str
     identity: tuple[str, ...] = ()

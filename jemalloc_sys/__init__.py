@@ -15,15 +15,15 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from ._loader import LoadError, library_path, load
-    from ._record import NotBuiltError, VariantError
+    from ._loader import library_path, load
+    from .errors import LoadError, NotBuiltError, VariantError
 
 _LAZY = {
-    "LoadError": "_loader",
+    "LoadError": "errors",
     "library_path": "_loader",
     "load": "_loader",
-    "NotBuiltError": "_record",
-    "VariantError": "_record",
+    "NotBuiltError": "errors",
+    "VariantError": "errors",
 }
 
 __all__ = [

@@ -9,10 +9,10 @@ import argparse
 import json
 import os
 import shlex
-import sys
 
 import jemalloc_sys
 from jemalloc_sys import _record
+from jemalloc_sys.errors import JemallocError, report
 
 
 def _cflags() -> str:
@@ -67,9 +67,8 @@ def main(argv: list[str] | None = None) -> int:
             out.append(" ".join(flags))
         if args.build_info:
             out.append(json.dumps(jemalloc_sys.build_info(), indent=2, sort_keys=True))
-    except jemalloc_sys.NotBuiltError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    except JemallocError as exc:
+        return report(exc, prog="python -m jemalloc_sys")
     if not out:
         parser.print_help()
         return 0

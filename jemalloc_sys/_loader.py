@@ -9,11 +9,7 @@ import threading
 from pathlib import Path
 
 from . import _prototypes, _record
-
-
-class LoadError(OSError):
-    """The library exists but cannot be loaded here; the message says why and what to do."""
-
+from .errors import LoadError
 
 _lock = threading.Lock()
 _handles: dict[str, ctypes.CDLL] = {}

@@ -27,3 +27,6 @@ VARIANT_ENV = "JEMALLOC_SYS_VARIANT"
 
 BASE_PACKAGE = "jemalloc_sys"
 """The import package of the base distribution; a companion's is ``jemalloc_sys_<variant>``."""
+
+CONF_PAIR = r"^[A-Za-z0-9_]+:[^,]*$"
+"""One ``key:value`` of a malloc_conf string, as jemalloc's ``conf_next()`` parses it (values end at a comma)."""

@@ -26,19 +26,12 @@ from typing import Any
 from ._names import PREFIX_DATA as _PREFIX_DATA
 from ._names import PREFIX_RECORD_NAME, RECORD_NAME, VARIANT_ENV, VARIANTS
 from ._version import __version__
+from .errors import NotBuiltError, VariantError
 
 log = logging.getLogger(__name__)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 """The base package (``jemalloc_sys``) itself; the active variant's folder is :func:`package_dir`."""
-
-
-class NotBuiltError(RuntimeError):
-    """The package has no built library (a source checkout that was never built)."""
-
-
-class VariantError(RuntimeError):
-    """``JEMALLOC_SYS_VARIANT`` names a variant that is unknown or not installed."""
 
 
 def _companion_dir(name: str) -> Path | None:

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 
 from . import __main__ as info_cli
+from .errors import JemallocError, report
 
 Subcommand = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
 
@@ -33,9 +34,9 @@ def _configure_run(parser: argparse.ArgumentParser) -> None:
 
 
 def _execute_run(args: argparse.Namespace) -> int:
-    from . import runner
+    from . import commands
 
-    return runner.run_command(args.cmd, conf=args.conf, profile=args.profile, python_malloc=args.python_malloc)
+    return commands.run_command(args.cmd, conf=args.conf, profile=args.profile, python_malloc=args.python_malloc)
 
 
 def _configure_preload_path(parser: argparse.ArgumentParser) -> None:
@@ -43,9 +44,9 @@ def _configure_preload_path(parser: argparse.ArgumentParser) -> None:
 
 
 def _execute_preload_path(args: argparse.Namespace) -> int:
-    from . import runner
+    from . import commands
 
-    return runner.print_preload_path()
+    return commands.print_preload_path()
 
 
 def _configure_prof(parser: argparse.ArgumentParser) -> None:
@@ -57,9 +58,9 @@ def _configure_prof(parser: argparse.ArgumentParser) -> None:
 
 
 def _execute_prof(args: argparse.Namespace) -> int:
-    from . import runner
+    from . import commands
 
-    return runner.prof_report(args.file, collapsed=args.collapsed, limit=args.limit)
+    return commands.prof_report(args.file, folded=args.collapsed, limit=args.limit)
 
 
 SUBCOMMANDS: list[Subcommand] = [
@@ -83,7 +84,10 @@ def main(argv: list[str] | None = None) -> int:
         # `info` forwards its flags verbatim; argparse cannot take option-like positionals.
         return info_cli.main(argv[1:] or ["--version"])
     args = parser.parse_args(argv)
-    result: int = args._execute(args)
+    try:
+        result: int = args._execute(args)
+    except JemallocError as exc:
+        return report(exc)
     return result
 
 

@@ -13,6 +13,27 @@ import errno as errno_mod
 class JemallocError(Exception):
     """Base class of every runtime error raised by jemalloc_sys (not the build's)."""
 
+    exit_code = 1
+    """What a command line exits with when this error ends it (:func:`report`)."""
+
+
+class UsageError(JemallocError):
+    """A command line that cannot be run as given (exit 2, as argparse uses)."""
+
+    exit_code = 2
+
+
+class NotBuiltError(JemallocError, RuntimeError):
+    """The package has no built library (a source checkout that was never built)."""
+
+
+class VariantError(JemallocError, RuntimeError):
+    """``JEMALLOC_SYS_VARIANT`` names a variant that is unknown or not installed."""
+
+
+class LoadError(JemallocError, OSError):
+    """The library exists but cannot be loaded here; the message says why and what to do."""
+
 
 class MallctlError(JemallocError, OSError):
     """A mallctl call failed; ``errno`` is jemalloc's return code and ``name`` the mallctl name."""
@@ -70,3 +91,11 @@ ERRNO_CLASSES: dict[int, type[MallctlError]] = {
 
 class ConfError(JemallocError, ValueError):
     """A malloc_conf string (``--conf``) that jemalloc would not parse or does not know."""
+
+
+def report(exc: JemallocError, *, prog: str = "jemalloc-sys") -> int:
+    """Print ``exc`` the one way every command does (``<prog>: error: <line>``); return its exit code."""
+    import sys
+
+    print(f"{prog}: error: {exc}", file=sys.stderr, flush=True)
+    return exc.exit_code

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from . import _record
+from . import _names, _record
 from .errors import ConfError, PreloadUnavailableError, ProfilingUnavailableError
 
 PRELOAD_VAR = "LD_PRELOAD"
@@ -37,12 +37,7 @@ CONF_VAR = "MALLOC_CONF"
 
 PROFILING_HINT = ("pip install 'jemalloc-sys[profiling]' (or build with JEMALLOC_SYS_FEATURES=profiling)")
 
-_PAIR = re.compile(r"^[A-Za-z0-9_]+:[^,]*$")
-
-
-def conf_env_var(prefix: str) -> str:
-    """The environment variable a jemalloc with symbol ``prefix`` reads its options from (``_RJEM_MALLOC_CONF``)."""
-    return f"{prefix.upper()}MALLOC_CONF"
+_PAIR = re.compile(_names.CONF_PAIR)
 
 
 def _preload_record() -> dict[str, Any]:

@@ -224,7 +224,7 @@ def test_a_bad_variant_request_is_a_clear_error(site: Path, value: str, message:
     env = dict(os.environ, JEMALLOC_SYS_VARIANT=value)
     proc = run_python(site, "import jemalloc_sys; jemalloc_sys.variant()", env=env, check=False)
     assert proc.returncode != 0
-    assert proc.stderr.strip().splitlines()[-1] == f"jemalloc_sys._record.VariantError: {message}"
+    assert proc.stderr.strip().splitlines()[-1] == f"jemalloc_sys.errors.VariantError: {message}"
 
 
 def test_a_companion_of_another_version_is_ignored_with_a_warning(site: Path) -> None:

@@ -62,7 +62,7 @@ class Run:
     out: Path
     cache_dir: str
     work: Path
-    target: pipeline.Target
+    target: pipeline.ReleaseTarget
     env: dict[str, str]
     python: Path
     config: tuple[str, ...]

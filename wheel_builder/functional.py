@@ -74,7 +74,9 @@ class Platform:
 
 def libraries(package_dir: Path) -> list[Library]:
     """The libraries of an installed or unpacked package folder, from its build record."""
-    record = json.loads((package_dir / "_build_record.json").read_text(encoding="utf-8"))
+    from jemalloc_sys import _names
+
+    record = json.loads((package_dir / _names.RECORD_NAME).read_text(encoding="utf-8"))
     found = [Library(flavour="inprocess", path=package_dir / "lib" / record["library"],
                      prefix=record["symbol_prefix"], features=frozenset(record["features"]))]
     preload = record.get("preload")

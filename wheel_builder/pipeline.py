@@ -51,7 +51,7 @@ def scrubbed_env() -> tuple[str, ...]:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Target:
+class ReleaseTarget:
     """What the wheels are built for: this machine as is, or a ``jemalloc_build.cross`` entry."""
 
     name: str
@@ -79,12 +79,12 @@ def default_target_name() -> str:
     return "host"
 
 
-def resolve_target(name: str, *, tools_dir: Path, python: str) -> Target:
+def resolve_target(name: str, *, tools_dir: Path, python: str) -> ReleaseTarget:
     """The target ``name`` (``host`` or a ``jemalloc_build.cross`` entry), its zig run by ``python``."""
     if name == "host":
         probe = functional.Platform(compiler=shlex.split(os.environ.get("CC", "") or "cc"), runner=[],
                                     windows=sys.platform == "win32")
-        return Target(name="host", env={}, wheel_tag="", linux=sys.platform.startswith("linux"), runs_here=True,
+        return ReleaseTarget(name="host", env={}, wheel_tag="", linux=sys.platform.startswith("linux"), runs_here=True,
                       probe=probe)
     from jemalloc_build import cross
 
@@ -95,7 +95,7 @@ def resolve_target(name: str, *, tools_dir: Path, python: str) -> Target:
                                 why_not=cross.missing_runtime(entry), windows="windows" in entry.name)
     # Installable here: a manylinux wheel of this machine's architecture (musllinux needs a musl Python).
     installable = entry.wheel_tag.startswith("manylinux") and entry.wheel_tag.endswith("_" + platform.machine())
-    return Target(name=name, env=env, wheel_tag=entry.wheel_tag, linux="linux" in entry.triple,
+    return ReleaseTarget(name=name, env=env, wheel_tag=entry.wheel_tag, linux="linux" in entry.triple,
                   runs_here=installable, probe=probe)
 
 
@@ -124,7 +124,7 @@ def source_date_epoch() -> str:
     return "315532800"
 
 
-def build_env(target: Target, *, cache_dir: str, epoch: str, tools_bin: Path) -> dict[str, str]:
+def build_env(target: ReleaseTarget, *, cache_dir: str, epoch: str, tools_bin: Path) -> dict[str, str]:
     """The environment every step runs in: this one minus the settings a release ignores, plus the target's."""
     env = dict(os.environ)
     for name in scrubbed_env():
@@ -232,7 +232,7 @@ def build_wheel(sdist: Path, *, variant: str, env: dict[str, str], work: Path, p
     return made[0]
 
 
-def repair(wheel: Path, *, target: Target, env: dict[str, str], work: Path, progress: Progress, variant: str,
+def repair(wheel: Path, *, target: ReleaseTarget, env: dict[str, str], work: Path, progress: Progress, variant: str,
            python: Path) -> Path:
     """auditwheel on Linux (to the target's policy); elsewhere the wheel is final as setuptools tagged it.
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from email.parser import HeaderParser
 from pathlib import Path
 
+from jemalloc_sys import _names
+
 from . import functional
 
 Check = tuple[str, bool, str]
@@ -92,7 +94,7 @@ def check_symbols(wheel: Path, expect: Expect, workdir: Path) -> Check:
     problems: list[str] = []
     seen: list[str] = []
     with zipfile.ZipFile(wheel) as zf:
-        record = json.loads(zf.read(f"{expect.package}/_build_record.json"))
+        record = json.loads(zf.read(f"{expect.package}/{_names.RECORD_NAME}"))
         prefix = record["symbol_prefix"]
         preload = (record.get("preload") or {}).get("library", "")
         for name in zf.namelist():
@@ -195,7 +197,7 @@ def check_wheel_contents(wheel: Path, expect: Expect) -> Check:
 
 def check_features(wheel: Path, expect: Expect) -> Check:
     with zipfile.ZipFile(wheel) as zf:
-        record = json.loads(zf.read(f"{expect.package}/_build_record.json"))
+        record = json.loads(zf.read(f"{expect.package}/{_names.RECORD_NAME}"))
     missing = [f for f in expect.variant_features if f not in record["features"]]
     return "features", not missing, f"{','.join(record['features'])}" + (f"; lacks {missing}" if missing else "")
 

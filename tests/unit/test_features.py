@@ -9,7 +9,7 @@ from jemalloc_build.errors import SettingError
 
 
 def test_defaults_are_runtime_support_and_dlopen_safe_tls() -> None:
-    assert features.resolve([]) == {"background_threads_runtime_support", "disable_initial_exec_tls"}
+    assert features.select([]) == {"background_threads_runtime_support", "disable_initial_exec_tls"}
 
 
 def test_all_crate_features_are_declared() -> None:
@@ -20,19 +20,19 @@ def test_all_crate_features_are_declared() -> None:
 
 
 def test_minus_drops_a_default() -> None:
-    assert "disable_initial_exec_tls" not in features.resolve(["-disable_initial_exec_tls"])
+    assert "disable_initial_exec_tls" not in features.select(["-disable_initial_exec_tls"])
 
 
 def test_unknown_feature_suggests_the_close_one() -> None:
     with pytest.raises(SettingError, match=r"unknown feature 'profilng' \(did you mean 'profiling'\?\)"):
-        features.resolve(["profilng"])
+        features.select(["profilng"])
 
 
 def test_background_threads_require_runtime_support() -> None:
     with pytest.raises(SettingError, match="requires 'background_threads_runtime_support'"):
-        features.resolve(["background_threads", "-background_threads_runtime_support"])
+        features.select(["background_threads", "-background_threads_runtime_support"])
 
 
 def test_profiling_libunwind_requires_profiling() -> None:
     with pytest.raises(SettingError, match="requires 'profiling'"):
-        features.resolve(["profiling_libunwind"])
+        features.select(["profiling_libunwind"])
