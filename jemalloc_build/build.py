@@ -35,6 +35,7 @@ from . import (
     cache,
     configure,
     cross,
+    extra_objects,
     mallctl_types,
     malloc_conf,
     manifest,
@@ -123,6 +124,8 @@ def _cache_key(plan: configure.ConfigurePlan, tc: toolchain.Toolchain, src: sour
         "env": {k: environ.get(k, "") for k in FLAG_ENV},
         "tools": {k: toolchain.tool_identity(environ.get(k, ""), environ.get("PATH")) for k in TOOL_ENV},
         "make": make_variables(tc.host),
+        "csrc": extra_objects.digest(plan.csrc),
+        "link": plan.link_flags,
     }
     if upstream_tests:
         # An entry made without `make check` must not satisfy a request to run it.
@@ -158,10 +161,11 @@ def _compiler_flags(job: _Job, objdir: Path) -> dict[str, str]:
     return flags
 
 
-def _make_command(job: _Job, target: str) -> list[str]:
+def _make_command(job: _Job, target: str, objects: list[Path] | None = None) -> list[str]:
     # jemalloc's configure resets EXTRA_LDFLAGS, so the variable (in FLAG_ENV and the cache key)
-    # would never reach the library link; cross targets use it for e.g. -Wl,--out-implib.
-    extra = job.environ.get("EXTRA_LDFLAGS", "")
+    # would never reach the library link; cross targets use it for e.g. -Wl,--out-implib. Our own
+    # objects and link flags (extra_objects, the flavour's soname) go the same way.
+    extra = " ".join([job.environ.get("EXTRA_LDFLAGS", ""), *map(str, objects or ()), *job.plan.link_flags]).strip()
     return [job.toolchain.make, *_jobs(job.settings, job.environ), *make_variables(job.toolchain.host),
             *([f"EXTRA_LDFLAGS={extra}"] if extra else []), target]
 
@@ -281,7 +285,13 @@ def _configure(job: _Job, scratch: Path, env: dict[str, str], report: Reporter) 
 
 
 def _make(job: _Job, scratch: Path, env: dict[str, str], report: Reporter) -> None:
-    cmd = _make_command(job, "build_lib_shared")
+    objects: list[Path] = []
+    if job.plan.csrc:
+        if extra_objects.ALIASES in job.plan.csrc:
+            extra_objects.check_aliases(scratch / "obj")
+        report(f"jemalloc {job.manifest.version} ({job.flavour}): compiling {', '.join(job.plan.csrc)}")
+        objects = extra_objects.compile_all(job.plan.csrc, objdir=scratch / "obj", env=env)
+    cmd = _make_command(job, "build_lib_shared", objects)
     # Each source is compiled twice: once to list its symbols (private namespace), once for the library.
     units = 2 * sum(1 for _ in (job.source.tree / "src").glob("*.c"))
     report(f"jemalloc {job.manifest.version} ({job.flavour}): $ {shlex.join(cmd)}")
@@ -323,6 +333,8 @@ def _stage(job: _Job, scratch: Path, version: str, defs: Mapping[str, str]) -> d
         "symbol_prefix": plan.symbol_prefix,
         "tls_model": plan.tls_model,
         "prof_backtrace": plan.backtrace,
+        "csrc": list(plan.csrc),
+        "soname": plan.soname or lib_name,
         "library": lib_name,
         "import_library": import_lib,
         "compiler": {"cc": list(tc.identity), "version": tc.version},

@@ -32,6 +32,12 @@ class Flavour:
     add: frozenset[str] = frozenset()
     remove: frozenset[str] = frozenset()
     oses: frozenset[str] | None = None
+    csrc: tuple[str, ...] = ()
+    """Our own C files (``jemalloc_build/csrc/``) compiled and linked into this library."""
+    soname: str = ""
+    """The ELF soname to link with instead of jemalloc's own (its file name)."""
+    ldflags: tuple[str, ...] = ()
+    """Extra flags for this library's link (after jemalloc's own)."""
     why: str = ""
 
 
@@ -47,6 +53,12 @@ FLAVOURS: dict[str, Flavour] = {
         add=frozenset({"unprefixed_malloc_on_supported_platforms"}),
         remove=frozenset({"disable_initial_exec_tls"}),
         oses=frozenset({"linux"}),
+        # Issue 14: it also answers as the in-process library (same soname, _rjem_ names bound inside
+        # the library by -Bsymbolic), so extensions under the runner use the one process allocator.
+        # Issue 12: background threads come back in fork children.
+        csrc=("prefixed_aliases.c", "fork_background.c"),
+        soname="libjemalloc_sys.so.2",
+        ldflags=("-Wl,-Bsymbolic",),
         why="unprefixed with initial-exec TLS: loaded at start-up by LD_PRELOAD, replacing malloc",
     ),
 }
@@ -68,6 +80,12 @@ class ConfigurePlan:
     target: str
     backtrace: str | None = None
     """The profiling backtrace method asked of configure (None without profiling)."""
+    csrc: tuple[str, ...] = ()
+    """Our C files linked into the library (:attr:`Flavour.csrc`)."""
+    link_flags: tuple[str, ...] = ()
+    """Flags for the library link, after jemalloc's (soname, -Bsymbolic)."""
+    soname: str = ""
+    """The soname linked in, when it is not the file name (:attr:`Flavour.soname`)."""
 
 
 def requested_features(settings: BuildSettings) -> frozenset[str]:
@@ -228,4 +246,7 @@ def plan(
         tls_model="global-dynamic" if "disable_initial_exec_tls" in chosen else "initial-exec",
         target=target.triple,
         backtrace=backtrace.method if backtrace is not None else None,
+        csrc=spec.csrc,
+        link_flags=(*((f"-Wl,-soname,{spec.soname}",) if spec.soname else ()), *spec.ldflags),
+        soname=spec.soname,
     )

@@ -30,23 +30,35 @@ def _configure_run(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", metavar="DIR", help="heap profiling: dump DIR/jeprof.<pid>.*.heap at exit")
     parser.add_argument("--python-malloc", action="store_true",
                         help="also set PYTHONMALLOC=malloc so Python's small objects go to jemalloc")
+    parser.add_argument("--service", action="store_true",
+                        help="the options a long-running service wants: background threads (in fork children too),"
+                             " short decay, narenas from the container's CPU quota (printed in full)")
+    parser.add_argument("--arenas", metavar="auto|N",
+                        help="narenas: 'auto' = 4 per CPU the process may use (cgroup quota, affinity), or a number")
+    parser.add_argument("--cgroup-root", metavar="DIR", default="/sys/fs/cgroup",
+                        help="where the cgroup filesystem is mounted (default: %(default)s)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the environment and options it would use, with the reasons, and exit")
     parser.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
 
 
 def _execute_run(args: argparse.Namespace) -> int:
     from . import commands
 
-    return commands.run_command(args.cmd, conf=args.conf, profile=args.profile, python_malloc=args.python_malloc)
+    return commands.run_command(args.cmd, conf=args.conf, profile=args.profile, python_malloc=args.python_malloc,
+                                service=args.service, arenas=args.arenas, cgroup_root=args.cgroup_root,
+                                dry_run=args.dry_run)
 
 
 def _configure_preload_path(parser: argparse.ArgumentParser) -> None:
-    del parser
+    parser.add_argument("--link", metavar="PATH",
+                        help="also make PATH a symbolic link to it: a stable LD_PRELOAD value for a Dockerfile ENV line")
 
 
 def _execute_preload_path(args: argparse.Namespace) -> int:
     from . import commands
 
-    return commands.print_preload_path()
+    return commands.print_preload_path(link=args.link)
 
 
 def _configure_prof(parser: argparse.ArgumentParser) -> None:

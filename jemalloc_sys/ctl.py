@@ -453,11 +453,18 @@ _default: Allocator | None = None
 
 
 def default() -> Allocator:
-    """The library this package ships, loaded in-process."""
+    """The library this package ships, loaded in-process; under ``jemalloc-sys run``, the process allocator.
+
+    The preload library answers to the in-process library's soname and ``_rjem_`` names,
+    so :func:`jemalloc_sys.load` returns it when it is loaded: then this and
+    :func:`process_allocator` are the same jemalloc, seen through two sets of names.
+    """
     global _default
     if _default is None:
         rec = _record.record()
-        _default = Allocator(_loader.load(), rec["symbol_prefix"], label=f"in-process {rec['library']}")
+        handle = _loader.load()
+        where = _defining_object(handle, rec["symbol_prefix"] + "mallctl") or rec["library"]
+        _default = Allocator(handle, rec["symbol_prefix"], label=f"jemalloc {where}")
     return _default
 
 

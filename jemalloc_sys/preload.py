@@ -25,10 +25,11 @@ import os
 import re
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import _names, _record
+from . import _names, _record, cpus
 from .errors import ConfError, PreloadUnavailableError, ProfilingUnavailableError
 
 PRELOAD_VAR = "LD_PRELOAD"
@@ -108,34 +109,98 @@ def _join_preload(ours: str, existing: str) -> str:
     return ":".join([ours, *others])
 
 
-def preload_env(
+@dataclass(frozen=True)
+class Option:
+    """One malloc_conf option the runner adds, and why (printed by ``--dry-run`` and ``--service``)."""
+
+    key: str
+    value: str
+    why: str
+
+
+SERVICE_PRESET: tuple[Option, ...] = (
+    Option("background_thread", "true",
+           "purge unused dirty pages from background threads, in fork children too (gunicorn, celery workers),"
+           " so an idle service gives memory back"),
+    Option("dirty_decay_ms", "1000", "return freed pages after about 1 s instead of jemalloc's default 10 s"),
+    Option("muzzy_decay_ms", "0", "skip the lazily-freed (muzzy) stage: purged pages go straight back to the OS"),
+)
+"""``jemalloc-sys run --service``: what a long-running service wants (plus ``narenas`` from :mod:`cpus`)."""
+
+
+def arenas_option(limit: cpus.CpuLimit) -> Option:
+    """``narenas`` for the CPUs the process may really use (cgroup quota, affinity), not the host's."""
+    return Option("narenas", str(limit.arenas), limit.explain())
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What ``jemalloc-sys run`` changes in the environment, with the reason for each option."""
+
+    env: dict[str, str]
+    """The complete environment for the child."""
+    options: tuple[Option, ...]
+    """The malloc_conf options the runner itself chose (preset, arenas, profiling), in order."""
+
+    def describe(self, base: Mapping[str, str]) -> list[str]:
+        """The lines ``--dry-run`` prints: each changed variable, then each chosen option and its reason."""
+        lines = [f"{name}={value}" for name, value in sorted(self.env.items()) if base.get(name) != value]
+        lines += [f"  {o.key}:{o.value}  # {o.why}" for o in self.options]
+        return lines
+
+
+def plan(
     conf: str | Mapping[str, Any] | None = None,
     *,
     profile: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
     python_malloc: bool = False,
-) -> dict[str, str]:
-    """The environment that runs a child process under jemalloc, for ``subprocess.run(..., env=...)``.
-
-    ``conf``: extra malloc_conf (``"narenas:2"`` or ``{"narenas": 2}``); ``profile``: a folder to
-    receive heap profiles (needs a profiling build); ``python_malloc``: also set
-    ``PYTHONMALLOC=malloc`` so a Python child sends its small objects to jemalloc too.
-    Starts from ``env`` (default ``os.environ``) and never drops what is already there.
-    """
+    service: bool = False,
+    arenas: str | int | None = None,
+    cpu_limit: cpus.CpuLimit | None = None,
+) -> RunPlan:
+    """The environment and options of a run; see :func:`preload_env` (``cpu_limit`` overrides the detection)."""
     base = dict(os.environ if env is None else env)
     path = preload_path()
-    parts = [f"{k}:{v}" for k, v in parse_conf(conf)]
+    chosen: list[Option] = list(SERVICE_PRESET) if service else []
+    if service or arenas == "auto":
+        chosen.append(arenas_option(cpu_limit or cpus.limit()))
+    elif arenas is not None:
+        chosen.append(Option("narenas", str(int(arenas)), "asked for (--arenas)"))
     if profile is not None:
         if "profiling" not in preload_features():
             raise ProfilingUnavailableError(
                 f"heap profiling needs a jemalloc built with profiling, and {path.name} was built without it"
                 f" (features: {', '.join(sorted(preload_features())) or 'none'}); for it: {PROFILING_HINT}")
         Path(profile).mkdir(parents=True, exist_ok=True)
-        parts.insert(0, profile_conf(profile))
-    base[PRELOAD_VAR] = _join_preload(str(path), base.get(PRELOAD_VAR, ""))
+        chosen += [Option(k, v, "heap profiling (--profile)") for k, v in parse_conf(profile_conf(profile))]
+    parts = [f"{o.key}:{o.value}" for o in chosen] + [f"{k}:{v}" for k, v in parse_conf(conf)]
+    out = dict(base)
+    out[PRELOAD_VAR] = _join_preload(str(path), base.get(PRELOAD_VAR, ""))
     if parts:
-        existing = base.get(CONF_VAR, "")
-        base[CONF_VAR] = ",".join([p for p in (existing, *parts) if p])
+        out[CONF_VAR] = ",".join([p for p in (base.get(CONF_VAR, ""), *parts) if p])
     if python_malloc:
-        base["PYTHONMALLOC"] = "malloc"
-    return base
+        out["PYTHONMALLOC"] = "malloc"
+    return RunPlan(env=out, options=tuple(chosen))
+
+
+def preload_env(
+    conf: str | Mapping[str, Any] | None = None,
+    *,
+    profile: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    python_malloc: bool = False,
+    service: bool = False,
+    arenas: str | int | None = None,
+) -> dict[str, str]:
+    """The environment that runs a child process under jemalloc, for ``subprocess.run(..., env=...)``.
+
+    ``conf``: extra malloc_conf (``"narenas:2"`` or ``{"narenas": 2}``); ``profile``: a folder to
+    receive heap profiles (needs a profiling build); ``python_malloc``: also set
+    ``PYTHONMALLOC=malloc`` so a Python child sends its small objects to jemalloc too;
+    ``service``: the options of :data:`SERVICE_PRESET` plus ``narenas`` from the CPUs the
+    process may use; ``arenas``: ``"auto"`` (that ``narenas`` alone) or a number.
+    Starts from ``env`` (default ``os.environ``) and never drops what is already there;
+    the runner's options come after an existing ``MALLOC_CONF``, ``conf`` after them (it wins).
+    """
+    return plan(conf, profile=profile, env=env, python_malloc=python_malloc, service=service, arenas=arenas).env
