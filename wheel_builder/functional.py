@@ -12,7 +12,8 @@ process (a crash fails that check, not the run):
   charge those bytes to ``probe_site``;
 - ``stats``: ``stats.allocated`` rises by 64 MiB while a 64 MiB block is held;
 - ``background``: ``background_thread`` turns on and a thread appears;
-- ``fork``: a child forked while four threads allocate allocates and exits cleanly.
+- ``fork``: a child forked while four threads allocate allocates and exits cleanly;
+  from the preload library, background threads (on in the parent) run in the child too.
 
 The probe is compiled for the wheel's platform (the host compiler, or zig for cross
 targets) and run natively or under the target's emulator (qemu-user, wine); checks
@@ -207,10 +208,15 @@ def check_fork(platform: Platform, probe: Path, library: Library, workdir: Path,
     result, how = _run(platform, probe, library, ["fork"], {})
     if result is None:
         return name, False, how
-    ok = bool(result.get("ok"))
-    detail = ("child forked while 4 threads allocate: allocated from a new thread, exit 0" if ok
-              else f"child status {result.get('child_status')}, signal {result.get('signal')}")
-    return name, ok, detail
+    if not result.get("ok"):
+        return name, False, f"child status {result.get('child_status')}, signal {result.get('signal')}"
+    detail = "child forked while 4 threads allocate: allocated from a new thread, exit 0"
+    if library.flavour == "preload" and result.get("parent_background"):
+        # csrc/fork_background.c: the preload library restarts background threads in fork children.
+        if not result.get("child_background"):
+            return name, False, f"{detail}; but its background thread did not come back"
+        detail += "; its background thread came back"
+    return name, True, detail
 
 
 CheckFunction = Callable[[Platform, Path, Library, Path, Path | None], Check]

@@ -25,8 +25,6 @@ from . import functional
 
 Check = tuple[str, bool, str]
 
-PUBLIC_UNPREFIXED = frozenset({"malloc", "free", "calloc", "realloc", "posix_memalign", "aligned_alloc", "mallctl"})
-"""What the preload library must export (it replaces the C allocator)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,33 +86,55 @@ def _policy_allows(policy: str, wanted: str) -> bool:
     return same_family and version(policy) <= version(wanted)
 
 
-def check_symbols(wheel: Path, expect: Expect, workdir: Path) -> Check:
+GLIBC_HOOKS = frozenset({"__free_hook", "__malloc_hook", "__memalign_hook", "__realloc_hook"})
+"""glibc's old malloc hook variables, which jemalloc defines when it replaces the C allocator."""
+
+
+def preload_exports(inprocess: frozenset[str], prefix: str) -> frozenset[str]:
+    """What the preload library may export, given the in-process library's exports (all ``prefix``-ed).
+
+    The public API unprefixed (it replaces malloc), the same names with the prefix
+    (``csrc/prefixed_aliases.c``: it answers as the in-process library under the runner),
+    jemalloc's own exported internals (``_rjem_je_*``, the same in both) and glibc's hooks.
+    """
+    internals = frozenset(s for s in inprocess if s.startswith(prefix + "je_"))
+    public = frozenset(s.removeprefix(prefix) for s in inprocess - internals)
+    return public | {prefix + name for name in public} | internals | GLIBC_HOOKS
+
+
+def _exports(zf: zipfile.ZipFile, member: str, workdir: Path) -> frozenset[str] | None:
+    """The dynamic exports of an ELF member; None for anything else (the -l linker script, other formats)."""
     from jemalloc_sys import _elf
 
+    data = zf.read(member)
+    if not data.startswith(b"\x7fELF"):
+        return None
+    path = workdir / Path(member).name
+    path.write_bytes(data)
+    return frozenset(_elf.read(path).exported())
+
+
+def check_symbols(wheel: Path, expect: Expect, workdir: Path) -> Check:
+    """The in-process library exports only prefixed names; the preload library exactly its allowed set."""
     problems: list[str] = []
     seen: list[str] = []
     with zipfile.ZipFile(wheel) as zf:
         record = json.loads(zf.read(f"{expect.package}/{_names.RECORD_NAME}"))
-        prefix = record["symbol_prefix"]
-        preload = (record.get("preload") or {}).get("library", "")
-        for name in zf.namelist():
-            if f"{expect.package}/lib/" not in name or name.endswith("/"):
-                continue
-            data = zf.read(name)
-            if not data.startswith(b"\x7fELF"):
-                continue  # the -l linker script, or a non-ELF target (checked by the cross tests)
-            path = workdir / Path(name).name
-            path.write_bytes(data)
-            exported = _elf.read(path).exported()
-            seen.append(f"{Path(name).name}: {len(exported)} exported")
-            if Path(name).name == preload:
-                absent = sorted(PUBLIC_UNPREFIXED - set(exported))
-                if absent:
-                    problems.append(f"{Path(name).name} (preload) lacks {', '.join(absent)}")
-            else:
-                stray = [s for s in exported if not s.startswith(prefix)]
-                if not prefix or stray:
-                    problems.append(f"{Path(name).name} exports unprefixed {', '.join(stray[:5])}")
+        prefix, lib = record["symbol_prefix"], f"{expect.package}/lib/"
+        inprocess = _exports(zf, lib + record["library"], workdir)
+        preload_name = (record.get("preload") or {}).get("library", "")
+        preload = _exports(zf, lib + preload_name, workdir) if preload_name else None
+    if inprocess is not None:
+        seen.append(f"{record['library']}: {len(inprocess)} exported")
+        stray = sorted(s for s in inprocess if not s.startswith(prefix))
+        if not prefix or stray:
+            problems.append(f"{record['library']} exports unprefixed {', '.join(stray[:5])}")
+    if preload is not None and inprocess is not None:
+        seen.append(f"{preload_name}: {len(preload)} exported (the API unprefixed and {prefix}-aliased)")
+        allowed = preload_exports(inprocess, prefix)
+        absent, extra = sorted(allowed - GLIBC_HOOKS - preload), sorted(preload - allowed)
+        if absent or extra:
+            problems.append(f"{preload_name} (preload) lacks {absent[:6] or 'nothing'}, has extra {extra[:6] or 'none'}")
     if not seen and expect.linux:
         problems.append("no ELF library in the wheel")
     return "symbols", not problems, "; ".join(problems or seen)

@@ -15,7 +15,9 @@
  *                the caller sets the library's MALLOC_CONF variable)
  *   stats        stats.allocated before, while and after holding 64 MiB
  *   background   turn background_thread on; report the setting and the thread count
- *   fork         fork while four threads allocate; the child allocates from a new thread
+ *   fork         turn background threads on, fork while four threads allocate; the child allocates
+ *                from a new thread and reports whether jemalloc's background thread runs in it
+ *                (the preload library restarts it; jemalloc alone stops it in every child)
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -160,7 +162,17 @@ static void *child_thread(void *arg) {
 	return NULL;
 }
 
+static _Bool background_on(void) {
+	_Bool now = 0;
+	size_t len = sizeof(now);
+	return je_mallctl("background_thread", &now, &len, NULL, 0) == 0 && now;
+}
+
+#define CHILD_NO_BACKGROUND 10 /* exit status of a clean child whose background thread did not come back */
+
 static int check_fork(void) {
+	_Bool on = 1;
+	int parent_background = je_mallctl("background_thread", NULL, NULL, &on, sizeof(on)) == 0 && background_on();
 	pthread_t threads[4];
 	for (int i = 0; i < 4; i++) {
 		pthread_create(&threads[i], NULL, churn, NULL);
@@ -175,7 +187,10 @@ static int check_fork(void) {
 		if (pthread_create(&thread, NULL, child_thread, NULL) != 0 || pthread_join(thread, NULL) != 0) {
 			_exit(4);
 		}
-		_exit(0);
+		for (int i = 0; i < 50 && !(background_on() && thread_count() > 1); i++) {
+			usleep(20000);
+		}
+		_exit(background_on() && thread_count() > 1 ? 0 : CHILD_NO_BACKGROUND);
 	}
 	int status = 0;
 	waitpid(pid, &status, 0);
@@ -183,9 +198,12 @@ static int check_fork(void) {
 	for (int i = 0; i < 4; i++) {
 		pthread_join(threads[i], NULL);
 	}
-	int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-	printf("{\"ok\": %s, \"child_status\": %d, \"signal\": %d}\n", clean ? "true" : "false",
-	       WIFEXITED(status) ? WEXITSTATUS(status) : -1, WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	int clean = code == 0 || code == CHILD_NO_BACKGROUND;
+	printf("{\"ok\": %s, \"child_status\": %d, \"signal\": %d, \"parent_background\": %s,"
+	       " \"child_background\": %s}\n", clean ? "true" : "false", code,
+	       WIFSIGNALED(status) ? WTERMSIG(status) : 0, parent_background ? "true" : "false",
+	       code == 0 ? "true" : "false");
 	return clean ? 0 : 1;
 }
 #endif
