@@ -66,6 +66,14 @@ class ELFInfo:
     def exported(self) -> list[str]:
         return sorted({s.name for s in self.dynamic_symbols if s.defined and s.name and s.binding != 0})
 
+    def symbol_size(self, name: str) -> int:
+        """The size of the defined symbol ``name`` (``.symtab`` first, then ``.dynsym``); 0 when absent."""
+        for table in (self.symbols, self.dynamic_symbols):
+            for sym in table:
+                if sym.name == name and sym.defined and sym.size:
+                    return sym.size
+        return 0
+
     def functions(self) -> list[Symbol]:
         """Defined functions from .symtab and .dynsym, sorted by address (for symbolization)."""
         seen: dict[tuple[int, str], Symbol] = {}

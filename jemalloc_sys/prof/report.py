@@ -62,15 +62,21 @@ class Report:
     rows: list[SiteTotal]
     stacks: list[tuple[list[str], float]]
     """Each reduced stack (innermost first) with its estimated bytes in use."""
+    python: frozenset[str] = frozenset()
+    """The labels in :attr:`stacks` that are Python frames (named by the dump's ``.pymap``)."""
+
+    def python_path(self, path: list[str]) -> list[str]:
+        """The Python frames of a stack, innermost first."""
+        return [name for name in path if name in self.python]
 
 
 def _reduce(frames: list[Frame]) -> list[str]:
     path: list[str] = []
     for frame in frames:
-        if is_allocator_frame(frame.function, frame.library):
+        if frame.python is None and is_allocator_frame(frame.function, frame.library):
             path = []  # everything so far was inside the allocator
             continue
-        path.append(frame.function)
+        path.append(frame.label)
     return path
 
 
@@ -79,12 +85,15 @@ def build_report(profile: HeapProfile, *, symbolizer: Symbolizer | None = None) 
     flat: dict[str, float] = defaultdict(float)
     cum: dict[str, float] = defaultdict(float)
     stacks: list[tuple[list[str], float]] = []
+    python: set[str] = set()
     total = 0.0
     for sample in profile.samples:
         _, size = sample.scaled(profile.period)
         if size <= 0:
             continue
-        path = _reduce(sym.stack(sample.stack))
+        frames = sym.stack(sample.stack)
+        python.update(f.label for f in frames if f.python is not None)
+        path = _reduce(frames)
         total += size
         stacks.append((path, size))
         if not path:
@@ -94,7 +103,26 @@ def build_report(profile: HeapProfile, *, symbolizer: Symbolizer | None = None) 
             cum[name] += size
     rows = [SiteTotal(name, flat.get(name, 0.0), cum[name]) for name in cum]
     rows.sort(key=lambda r: (-r.flat, -r.cum, r.function))
-    return Report(total=total, rows=rows, stacks=stacks)
+    return Report(total=total, rows=rows, stacks=stacks, python=frozenset(python))
+
+
+def python_sites(report: Report) -> list[tuple[SiteTotal, list[str]]]:
+    """Bytes by innermost Python frame (flat) and by any Python frame (cum), each with its largest Python stack."""
+    flat: dict[str, float] = defaultdict(float)
+    cum: dict[str, float] = defaultdict(float)
+    biggest: dict[str, tuple[float, list[str]]] = {}
+    for path, size in report.stacks:
+        pyframes = report.python_path(path)
+        if not pyframes:
+            continue
+        flat[pyframes[0]] += size
+        for name in set(pyframes):
+            cum[name] += size
+        if size > biggest.get(pyframes[0], (0.0, []))[0]:
+            biggest[pyframes[0]] = (size, pyframes)
+    rows = [SiteTotal(name, flat.get(name, 0.0), cum[name]) for name in cum]
+    rows.sort(key=lambda r: (-r.flat, -r.cum, r.function))
+    return [(row, biggest.get(row.function, (0.0, [row.function]))[1]) for row in rows]
 
 
 def _mb(value: float) -> str:
@@ -102,16 +130,42 @@ def _mb(value: float) -> str:
 
 
 def format_text(report: Report, *, limit: int = 20) -> str:
-    """jeprof ``--text``-like table: flat MB, flat%, running sum%, cum MB, cum%, function."""
+    """jeprof ``--text``-like table: flat MB, flat%, running sum%, cum MB, cum%, function.
+
+    With Python frames, a table by innermost Python frame comes first, each row with the
+    Python stack that allocated most there (``fill_cache (app.py:8) <- outer (app.py:11)``).
+    """
     def pct(value: float) -> float:
         return 100.0 * value / report.total if report.total else 0.0
 
+    def table(rows: list[SiteTotal], extra: list[str] | None = None) -> list[str]:
+        lines, running = [], 0.0
+        for i, row in enumerate(rows[:limit]):
+            running += row.flat
+            lines.append(f"{_mb(row.flat):>8} {pct(row.flat):5.1f}% {pct(running):5.1f}% "
+                         f"{_mb(row.cum):>8} {pct(row.cum):5.1f}% {row.function}")
+            if extra is not None and len(extra[i].split(" <- ")) > 1:
+                lines.append(f"{'':>40}{extra[i]}")
+        return lines
+
     lines = [f"Total: {_mb(report.total)} MB"]
-    running = 0.0
-    for row in report.rows[:limit]:
-        running += row.flat
-        lines.append(f"{_mb(row.flat):>8} {pct(row.flat):5.1f}% {pct(running):5.1f}% "
-                     f"{_mb(row.cum):>8} {pct(row.cum):5.1f}% {row.function}")
+    sites = python_sites(report)
+    if sites:
+        lines.append("By Python function (innermost Python frame of each stack; flat, flat%, sum%, cum, cum%):")
+        lines += table([row for row, _ in sites], [" <- ".join(stack) for _, stack in sites])
+        lines.append("By native function:")
+    return "\n".join(lines + table(report.rows))
+
+
+def format_stacks(report: Report, *, limit: int = 10) -> str:
+    """The ``limit`` largest stacks in full, innermost first, Python and native frames mixed."""
+    folded: dict[tuple[str, ...], float] = defaultdict(float)
+    for path, size in report.stacks:
+        folded[tuple(path)] += size
+    lines = []
+    for frames, size in sorted(folded.items(), key=lambda kv: -kv[1])[:limit]:
+        lines.append(f"{_mb(size)} MB")
+        lines += [f"    {name}" for name in frames] or ["    [allocator]"]
     return "\n".join(lines)
 
 

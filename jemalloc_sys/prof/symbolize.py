@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .. import _elf
 from .heap import HeapProfile
+from .pymap import PerfMap, PythonFrame, maps_for, python_frame
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,13 @@ class Frame:
     """The symbol name, or ``0x<address>`` when nothing is known (jeprof's convention)."""
     library: str | None = None
     offset: int | None = None
+    python: PythonFrame | None = None
+    """Set for a Python frame (named by the dump's ``.pymap``)."""
+
+    @property
+    def label(self) -> str:
+        """The name reports show: ``fill_cache (cache.py:8)`` for Python frames, the symbol otherwise."""
+        return self.python.label if self.python is not None else self.function
 
 
 class _ObjectSymbols:
@@ -63,8 +71,10 @@ class _ObjectSymbols:
 class Symbolizer:
     """Caches symbol tables per library; one instance per profile (or several, same machine)."""
 
-    def __init__(self, profile: HeapProfile) -> None:
+    def __init__(self, profile: HeapProfile, perf_maps: PerfMap | None = None) -> None:
         self.profile = profile
+        self.perf_maps = perf_maps if perf_maps is not None else (
+            maps_for(profile.path) if profile.path is not None else PerfMap())
         self._objects: dict[str, _ObjectSymbols] = {}
         self._frames: dict[int, Frame] = {}
 
@@ -72,6 +82,10 @@ class Symbolizer:
         cached = self._frames.get(address)
         if cached is not None:
             return cached
+        mapped = self.perf_maps.name(address)
+        if mapped is not None:
+            self._frames[address] = Frame(address, mapped, python=python_frame(mapped))
+            return self._frames[address]
         result = Frame(address, f"0x{address:016x}")
         mapping = self.profile.mapping_for(address)
         if mapping is not None and mapping.path.startswith("/") and Path(mapping.path).is_file():
