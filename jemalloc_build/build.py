@@ -124,7 +124,9 @@ def _cache_key(plan: configure.ConfigurePlan, tc: toolchain.Toolchain, src: sour
         "env": {k: environ.get(k, "") for k in FLAG_ENV},
         "tools": {k: toolchain.tool_identity(environ.get(k, ""), environ.get("PATH")) for k in TOOL_ENV},
         "make": make_variables(tc.host),
-        "csrc": extra_objects.digest(plan.csrc),
+        "csrc": extra_objects.digest(plan.csrc + tuple(
+            src for lib in extra_objects.LIBRARIES if lib.name in plan.extra_libraries for src in lib.sources)),
+        "libraries": plan.extra_libraries,
         "link": plan.link_flags,
     }
     if upstream_tests:
@@ -305,11 +307,13 @@ def _make(job: _Job, scratch: Path, env: dict[str, str], report: Reporter) -> No
         )
 
 
-def _stage(job: _Job, scratch: Path, version: str, defs: Mapping[str, str]) -> dict[str, Any]:
+def _stage(job: _Job, scratch: Path, version: str, defs: Mapping[str, str], env: Mapping[str, str]) -> dict[str, Any]:
     """Copy what the package ships out of the object folder and write the record; returns the record."""
     objdir, plan, tc, lib_name = scratch / "obj", job.plan, job.toolchain, job.library_name
     (scratch / "lib").mkdir()
     shutil.copy2(objdir / "lib" / lib_name, scratch / "lib" / lib_name)
+    for extra in plan.extra_libraries:
+        extra_objects.link_library(extra, objdir=objdir, env=env, out=scratch / "lib" / extra)
     import_lib = import_library_name(tc.host, f"jemalloc{plan.install_suffix}")
     if import_lib is not None:
         if not (objdir / "lib" / import_lib).is_file():
@@ -334,6 +338,7 @@ def _stage(job: _Job, scratch: Path, version: str, defs: Mapping[str, str]) -> d
         "tls_model": plan.tls_model,
         "prof_backtrace": plan.backtrace,
         "csrc": list(plan.csrc),
+        "extra_libraries": list(plan.extra_libraries),
         "soname": plan.soname or lib_name,
         "library": lib_name,
         "import_library": import_lib,
@@ -367,7 +372,7 @@ def build_jemalloc(settings: BuildSettings, *, environ: Mapping[str, str], flavo
         if settings.run_jemalloc_tests:
             make = [job.toolchain.make, *_jobs(settings, job.environ)]
             upstream_tests.run(make, objdir=objdir, env=env, logs=scratch, report=report, everything=job.everything)
-        record = _stage(job, scratch, version, defs)
+        record = _stage(job, scratch, version, defs, env)
         shutil.rmtree(objdir)
     seconds = time.monotonic() - started
     report(f"jemalloc {version} ({flavour}): built {job.library_name} in {seconds:.0f}s")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from . import extra_objects
 from . import features as features_mod
 from . import malloc_conf as malloc_conf_mod
 from .errors import SettingError
@@ -86,6 +87,8 @@ class ConfigurePlan:
     """Flags for the library link, after jemalloc's (soname, -Bsymbolic)."""
     soname: str = ""
     """The soname linked in, when it is not the file name (:attr:`Flavour.soname`)."""
+    extra_libraries: tuple[str, ...] = ()
+    """Our own libraries built beside this one (:data:`jemalloc_build.extra_objects.LIBRARIES`)."""
 
 
 def requested_features(settings: BuildSettings) -> frozenset[str]:
@@ -249,4 +252,6 @@ def plan(
         csrc=spec.csrc,
         link_flags=(*((f"-Wl,-soname,{spec.soname}",) if spec.soname else ()), *spec.ldflags),
         soname=spec.soname,
+        # Built with the in-process library only: one copy per package.
+        extra_libraries=extra_objects.libraries_for(chosen, target.os) if flavour == "inprocess" else (),
     )

@@ -1,11 +1,15 @@
-"""Our own C code, compiled with jemalloc's toolchain and linked into one of its libraries.
+"""Our own C code, compiled with jemalloc's toolchain: into its libraries, or beside them.
 
 The preload library carries two additions (``csrc/``; see :data:`configure.FLAVOURS`):
 ``prefixed_aliases.c`` (the in-process library's ``_rjem_`` names, issue 14) and
 ``fork_background.c`` (background threads back in fork children, issue 12). They are
 compiled after configure, with the compiler and flags jemalloc itself uses, and handed
 to jemalloc's link through ``EXTRA_LDFLAGS`` (the one variable its Makefile appends to
-the library link). Their source text is part of the build's cache key.
+the library link).
+
+Profiling builds also ship libraries of their own beside jemalloc's
+(:data:`LIBRARIES`: the Python-frames hook, issue 17), linked with the same compiler and
+flags so they meet the same platform policy. All of it is part of the cache key.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import re
 import shlex
 import subprocess
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigureError, MakeError
@@ -65,3 +70,41 @@ def compile_all(names: tuple[str, ...], *, objdir: Path, env: Mapping[str, str])
                             detail=f"$ {shlex.join(cmd)}\n{proc.stdout}{proc.stderr}"[-4000:])
         objects.append(out)
     return objects
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExtraLibrary:
+    """A shared library of our own shipped next to jemalloc's, when the build has ``feature``."""
+
+    name: str
+    sources: tuple[str, ...]
+    feature: str
+    oses: frozenset[str]
+    why: str
+
+
+LIBRARIES: tuple[ExtraLibrary, ...] = (
+    ExtraLibrary(
+        name="libjemalloc_sys_pyframes.so", sources=("pyframes.c",), feature="profiling", oses=frozenset({"linux"}),
+        why="Python frames in heap profiles (jemalloc_sys.pyframes): a prof_backtrace hook, one build serving"
+            " every CPython version"),
+)
+
+
+def libraries_for(features: frozenset[str], target_os: str) -> tuple[str, ...]:
+    """Names of the :data:`LIBRARIES` a build with ``features`` for ``target_os`` ships."""
+    return tuple(lib.name for lib in LIBRARIES if lib.feature in features and target_os in lib.oses)
+
+
+def link_library(name: str, *, objdir: Path, env: Mapping[str, str], out: Path) -> Path:
+    """Compile and link one of :data:`LIBRARIES` with ``CC``, the compiler flags and ``LDFLAGS``."""
+    lib = next(item for item in LIBRARIES if item.name == name)
+    flags = [*shlex.split(env.get("CPPFLAGS", "")), *shlex.split(env.get("CFLAGS", "")),
+             *shlex.split(env.get("EXTRA_CFLAGS", ""))]
+    cmd = [*shlex.split(env["CC"]), *flags, "-O2", "-fPIC", "-fvisibility=hidden", "-shared",
+           *[str(CSRC / src) for src in lib.sources], *shlex.split(env.get("LDFLAGS", "")), "-o", str(out)]
+    proc = subprocess.run(cmd, cwd=objdir, env=dict(env), capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise MakeError(f"linking {name} from jemalloc_build/csrc failed (exit {proc.returncode})",
+                        detail=f"$ {shlex.join(cmd)}\n{proc.stdout}{proc.stderr}"[-4000:])
+    return out

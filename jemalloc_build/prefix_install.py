@@ -118,6 +118,8 @@ def install(results: dict[str, BuildResult], prefix: Path, *, variant: str | Non
     for result in results.values():
         name = result.library.name
         copy(result.library, f"{_library_folder(name)}/{name}")
+        for extra in result.record.get("extra_libraries") or ():
+            copy(result.root / "lib" / extra, f"{_library_folder(extra)}/{extra}")
         implib = result.library.with_suffix(".lib")
         if implib.is_file():
             copy(implib, f"{LAYOUT.lib}/{implib.name}")

@@ -93,6 +93,8 @@ def install_into(package_dir: Path, results: dict[str, build_mod.BuildResult]) -
     record: dict[str, Any] = dict(main.record)
     for flavour, result in results.items():
         copy(result.library, lib_dir / result.library.name)
+        for extra in result.record.get("extra_libraries") or ():
+            copy(result.root / "lib" / extra, lib_dir / extra)
         if flavour != "inprocess":
             record[flavour] = {k: result.record[k] for k in ("library", "features", "symbol_prefix", "tls_model",
                                                              "configure_args", "malloc_conf")}
@@ -110,6 +112,15 @@ def install_into(package_dir: Path, results: dict[str, build_mod.BuildResult]) -
     return written
 
 
+STARTUP_PTH = "jemalloc_sys_pyframes.pth"
+"""A start-up hook at the root of site-packages (as coverage.py ships one): Python runs its ``import``
+line in every interpreter of the environment. It costs one dictionary lookup unless ``jemalloc-sys run
+--profile`` set the variable, and then starts the Python-frames hook (:mod:`jemalloc_sys.pyframes`)."""
+
+STARTUP_LINE = ("import os; os.environ.get('JEMALLOC_SYS_PYFRAMES') == '1' and"
+                " __import__('jemalloc_sys.pyframes').pyframes.start_from_environment()\n")
+
+
 class BuildJemalloc(build_ext):
     """``build_ext`` for a package whose only native part is jemalloc."""
 
@@ -125,6 +136,10 @@ class BuildJemalloc(build_ext):
         if self.inplace:
             targets = [project.ROOT / package]
         self._outputs = [str(p) for target in targets for p in install_into(target, results)]
+        if package == PACKAGE and not self.inplace:
+            startup = Path(self.build_lib) / STARTUP_PTH
+            startup.write_text(STARTUP_LINE, encoding="utf-8")
+            self._outputs.append(str(startup))
 
     def get_outputs(self) -> list[str]:
         return list(getattr(self, "_outputs", []))

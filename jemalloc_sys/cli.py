@@ -27,7 +27,10 @@ def _execute_info(args: argparse.Namespace) -> int:
 
 def _configure_run(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--conf", metavar="KEY:VALUE,...", help="malloc_conf options for the child (added to MALLOC_CONF)")
-    parser.add_argument("--profile", metavar="DIR", help="heap profiling: dump DIR/jeprof.<pid>.*.heap at exit")
+    parser.add_argument("--profile", metavar="DIR", help="heap profiling: dump DIR/jeprof.<pid>.*.heap at exit;"
+                        " a Python program's profile names its Python functions too")
+    parser.add_argument("--no-python-frames", action="store_true",
+                        help="with --profile: native frames only (no PYTHONMALLOC=malloc, no Python-frames hook)")
     parser.add_argument("--python-malloc", action="store_true",
                         help="also set PYTHONMALLOC=malloc so Python's small objects go to jemalloc")
     parser.add_argument("--service", action="store_true",
@@ -47,7 +50,7 @@ def _execute_run(args: argparse.Namespace) -> int:
 
     return commands.run_command(args.cmd, conf=args.conf, profile=args.profile, python_malloc=args.python_malloc,
                                 service=args.service, arenas=args.arenas, cgroup_root=args.cgroup_root,
-                                dry_run=args.dry_run)
+                                dry_run=args.dry_run, python_frames=not args.no_python_frames)
 
 
 def _configure_preload_path(parser: argparse.ArgumentParser) -> None:
@@ -67,12 +70,16 @@ def _configure_prof(parser: argparse.ArgumentParser) -> None:
     report.add_argument("file", help="a jemalloc .heap dump")
     report.add_argument("--collapsed", action="store_true", help="print folded stacks for flame-graph tools")
     report.add_argument("--limit", type=int, default=20, help="rows of the table (default 20)")
+    report.add_argument("--stacks", type=int, default=0, metavar="N",
+                        help="print the N largest stacks in full (Python and native frames) instead of the table")
+    report.add_argument("--svg", metavar="FILE", help="also write a flame graph of the profile to FILE (SVG)")
 
 
 def _execute_prof(args: argparse.Namespace) -> int:
     from . import commands
 
-    return commands.prof_report(args.file, folded=args.collapsed, limit=args.limit)
+    return commands.prof_report(args.file, folded=args.collapsed, limit=args.limit, stacks=args.stacks,
+                                svg=args.svg)
 
 
 SUBCOMMANDS: list[Subcommand] = [

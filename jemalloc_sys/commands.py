@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import cpus, preload
 from .errors import JemallocError, UsageError
-from .prof import build_report, collapsed, format_text, read
+from .prof import build_report, collapsed, format_stacks, format_text, read
 
 
 class CommandNotFoundError(JemallocError):
@@ -39,7 +39,7 @@ def _arenas(value: str | None) -> str | int | None:
 
 def run_command(cmd: list[str], *, conf: str | None = None, profile: str | None = None,
                 python_malloc: bool = False, service: bool = False, arenas: str | None = None,
-                cgroup_root: str = "/sys/fs/cgroup", dry_run: bool = False) -> int:
+                cgroup_root: str = "/sys/fs/cgroup", dry_run: bool = False, python_frames: bool = True) -> int:
     """Replace this process with ``cmd`` running under the preload library (exec keeps PID and signals).
 
     ``dry_run`` prints what would change, with the reasons, instead; ``service`` prints the
@@ -51,7 +51,7 @@ def run_command(cmd: list[str], *, conf: str | None = None, profile: str | None 
         raise UsageError("no command given; usage: jemalloc-sys run [--conf K:V,...] [--profile DIR] -- CMD ARGS...")
     limit = cpus.limit(cgroup_root=Path(cgroup_root)) if service or arenas == "auto" else None
     run = preload.plan(conf, profile=profile, python_malloc=python_malloc, service=service, arenas=_arenas(arenas),
-                       cpu_limit=limit)
+                       cpu_limit=limit, python_frames=python_frames)
     if dry_run:
         print("\n".join([*run.describe(os.environ), f"exec {shlex.join(cmd)}"]))
         return 0
@@ -91,10 +91,20 @@ def print_preload_path(*, link: str | None = None) -> int:
     return 0
 
 
-def prof_report(path: str, *, folded: bool = False, limit: int = 20) -> int:
+def prof_report(path: str, *, folded: bool = False, limit: int = 20, stacks: int = 0, svg: str | None = None) -> int:
+    """The report of one dump (with its .pymap, when there is one): a table, full stacks or folded stacks."""
     report = build_report(read(path))
+    if svg is not None:
+        from .prof.flamegraph import write_svg
+
+        write_svg(report, Path(svg), title=f"Heap profile {Path(path).name}")
     try:
-        print(collapsed(report) if folded else format_text(report, limit=limit))
+        if folded:
+            print(collapsed(report))
+        elif stacks:
+            print(format_stacks(report, limit=stacks))
+        else:
+            print(format_text(report, limit=limit))
         sys.stdout.flush()
     except BrokenPipeError:
         # `| head` closed the pipe: not an error; keep Python from complaining at exit.

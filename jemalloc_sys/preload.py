@@ -36,6 +36,9 @@ PRELOAD_VAR = "LD_PRELOAD"
 CONF_VAR = "MALLOC_CONF"
 """Read by the unprefixed (preload) library."""
 
+PYFRAMES_VAR = "JEMALLOC_SYS_PYFRAMES"
+"""Set for ``--profile``: a Python child starts the Python-frames hook (jemalloc_sys.pyframes.ENV)."""
+
 PROFILING_HINT = ("pip install 'jemalloc-sys[profiling]' (or build with JEMALLOC_SYS_FEATURES=profiling)")
 
 _PAIR = re.compile(_names.CONF_PAIR)
@@ -158,6 +161,7 @@ def plan(
     service: bool = False,
     arenas: str | int | None = None,
     cpu_limit: cpus.CpuLimit | None = None,
+    python_frames: bool = True,
 ) -> RunPlan:
     """The environment and options of a run; see :func:`preload_env` (``cpu_limit`` overrides the detection)."""
     base = dict(os.environ if env is None else env)
@@ -179,6 +183,11 @@ def plan(
     out[PRELOAD_VAR] = _join_preload(str(path), base.get(PRELOAD_VAR, ""))
     if parts:
         out[CONF_VAR] = ",".join([p for p in (base.get(CONF_VAR, ""), *parts) if p])
+    if profile is not None and python_frames:
+        # Python frames in the profile (jemalloc_sys.pyframes, started by the package's .pth hook); pymalloc
+        # would hide small objects in its own arenas, so Python's allocations go to malloc.
+        out[PYFRAMES_VAR] = "1"
+        python_malloc = True
     if python_malloc:
         out["PYTHONMALLOC"] = "malloc"
     return RunPlan(env=out, options=tuple(chosen))
@@ -192,6 +201,7 @@ def preload_env(
     python_malloc: bool = False,
     service: bool = False,
     arenas: str | int | None = None,
+    python_frames: bool = True,
 ) -> dict[str, str]:
     """The environment that runs a child process under jemalloc, for ``subprocess.run(..., env=...)``.
 
@@ -199,8 +209,11 @@ def preload_env(
     receive heap profiles (needs a profiling build); ``python_malloc``: also set
     ``PYTHONMALLOC=malloc`` so a Python child sends its small objects to jemalloc too;
     ``service``: the options of :data:`SERVICE_PRESET` plus ``narenas`` from the CPUs the
-    process may use; ``arenas``: ``"auto"`` (that ``narenas`` alone) or a number.
+    process may use; ``arenas``: ``"auto"`` (that ``narenas`` alone) or a number;
+    ``python_frames``: with ``profile``, also name Python functions in the profile (sets
+    ``JEMALLOC_SYS_PYFRAMES=1`` and ``PYTHONMALLOC=malloc``).
     Starts from ``env`` (default ``os.environ``) and never drops what is already there;
     the runner's options come after an existing ``MALLOC_CONF``, ``conf`` after them (it wins).
     """
-    return plan(conf, profile=profile, env=env, python_malloc=python_malloc, service=service, arenas=arenas).env
+    return plan(conf, profile=profile, env=env, python_malloc=python_malloc, service=service, arenas=arenas,
+                python_frames=python_frames).env

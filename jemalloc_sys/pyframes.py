@@ -38,7 +38,7 @@ from typing import Any
 
 from .errors import JemallocError
 
-ENV = "JEMALLOC_SYS_PYFRAMES"
+ENV = "JEMALLOC_SYS_PYFRAMES"  # preload.PYFRAMES_VAR
 """Set to 1 by ``jemalloc-sys run --profile``: the start-up hook then calls :func:`start_from_environment`."""
 
 LIBRARY = "libjemalloc_sys_pyframes.so"

@@ -10,7 +10,7 @@ tools rank the same functions on the same file.
 from __future__ import annotations
 
 from .heap import HeapProfile, Sample, parse, read
-from .report import Report, SiteTotal, build_report, collapsed, format_text
+from .report import Report, SiteTotal, build_report, collapsed, format_stacks, format_text, python_sites
 from .symbolize import Symbolizer
 
 __all__ = [
@@ -21,7 +21,9 @@ __all__ = [
     "Symbolizer",
     "build_report",
     "collapsed",
+    "format_stacks",
     "format_text",
     "parse",
+    "python_sites",
     "read",
 ]
