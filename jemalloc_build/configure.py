@@ -14,7 +14,15 @@ from . import features as features_mod
 from . import malloc_conf as malloc_conf_mod
 from .errors import SettingError
 from .manifest import Manifest
-from .platforms import BACKTRACE_FLAGS, FORCED_PREFIX_OS, Backtrace, Target, backtrace_for, portable_defaults
+from .platforms import (
+    BACKTRACE_FLAGS,
+    FORCED_PREFIX_OS,
+    Backtrace,
+    Target,
+    backtrace_for,
+    configure_machines,
+    portable_defaults,
+)
 from .settings import BuildSettings, setting_fields
 
 log = logging.getLogger(__name__)
@@ -116,8 +124,13 @@ def plan(
     flavour: str = "inprocess",
     family: str = "gnu",
     link_stub_dir: str = "",
+    build: Target | None = None,
 ) -> ConfigurePlan:
     """The configure arguments of one library; ``family`` is the toolchain's (it decides the backtrace method).
+
+    ``build`` is the machine running configure (default: ``target``, a native build);
+    it is named to configure only for toolchains that must not let config.guess guess
+    (:data:`jemalloc_build.platforms.CONFIGURE_SYSTEMS`).
 
     ``link_stub_dir`` is the folder holding the empty ``libgcc.a`` for toolchains whose
     table entry asks for one (see :data:`jemalloc_build.platforms.BACKTRACES`).
@@ -135,8 +148,7 @@ def plan(
         f"--with-private-namespace={PREFIX}",
         f"--with-install-suffix={spec.install_suffix}",
     ]
-    if cross:
-        args.append(f"--host={target.triple}")
+    args.extend(configure_machines(family, target=target, build=build or target, cross=cross))
 
     if "unprefixed_malloc_on_supported_platforms" not in chosen:
         prefix = PREFIX
