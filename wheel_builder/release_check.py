@@ -243,8 +243,9 @@ def main(argv: list[str]) -> int:
                                " downloaded wheels and sdists")
         results, artifacts = run(folder, tag=args.tag, chosen=published.platforms(args.platforms))
         ok = all(check[1] for _, check in results)
+        width = max(len(subject) for subject, _ in results)
         for subject, (name, passed, detail) in results:
-            print(f"{'ok  ' if passed else 'FAIL'} {subject:<72} {name:<12} {detail}")
+            print(f"{'ok  ' if passed else 'FAIL'} {subject:<{width}} {name:<11} {detail}")
         if not ok:
             print(f"FAILED: {sum(not c[1] for _, c in results)} checks failed in {folder}; nothing staged")
             return 1
