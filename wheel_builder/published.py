@@ -7,7 +7,8 @@ platform unless its features cannot be built with that platform's toolchain:
 profiling needs a backtrace method, and MSVC has none
 (``jemalloc_build.platforms.BACKTRACES``), so the profiling and debug companions
 have no Windows wheels; on Windows ``pip install 'jemalloc-sys[profiling]'``
-tries their sdists, which stop with the builder's one-line error.
+tries their sdists, which stop with the builder's one-line error when built with
+MSVC (a GCC-compatible compiler, such as MinGW-w64's, is not refused).
 """
 
 from __future__ import annotations
