@@ -242,7 +242,7 @@ def _prepare(settings: BuildSettings, flavour: str, environ: Mapping[str, str]) 
 
     def make_plan(known: frozenset[str] | None) -> configure.ConfigurePlan:
         return configure.plan(settings, target=tc.host, cross=tc.cross, manifest=mf, known_options=known,
-                              flavour=flavour, family=tc.family, link_stub_dir=stubs)
+                              flavour=flavour, family=tc.family, link_stub_dir=stubs, build=tc.build)
 
     make_plan(None)
     src = source.prepare(explicit=settings.source, manifest=mf, cache_dir=cache_dir, environ=environ)
@@ -269,7 +269,8 @@ def _reuse(job: _Job, started: float, report: Reporter) -> BuildResult | None:
 def _configure(job: _Job, scratch: Path, env: dict[str, str], report: Reporter) -> tuple[str, dict[str, str]]:
     """Run configure in ``scratch/obj``; returns jemalloc's version string and its internal defines."""
     objdir = scratch / "obj"
-    cmd = ["sh", str(job.source.tree / "configure"), "--prefix=/usr/local", *job.plan.args]
+    # Forward slashes: on Windows, MSYS2's sh and configure's dirname read C:/x/configure, not C:\x\configure.
+    cmd = ["sh", (job.source.tree / "configure").as_posix(), "--prefix=/usr/local", *job.plan.args]
     report(f"jemalloc {job.manifest.version} ({job.flavour}): configuring in {objdir}")
     report("  $ " + shlex.join(cmd))
     status = run_logged(cmd, cwd=objdir, env=env, log_path=scratch / "configure.log")

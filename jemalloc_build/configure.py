@@ -15,7 +15,15 @@ from . import features as features_mod
 from . import malloc_conf as malloc_conf_mod
 from .errors import SettingError
 from .manifest import Manifest
-from .platforms import BACKTRACE_FLAGS, FORCED_PREFIX_OS, Backtrace, Triple, backtrace_for, portable_defaults
+from .platforms import (
+    BACKTRACE_FLAGS,
+    FORCED_PREFIX_OS,
+    Backtrace,
+    Triple,
+    backtrace_for,
+    configure_machines,
+    portable_defaults,
+)
 from .settings import BuildSettings, setting_fields
 
 log = logging.getLogger(__name__)
@@ -127,12 +135,11 @@ def _backtrace(settings: BuildSettings, chosen: frozenset[str], *, family: str, 
     return table
 
 
-def _base_args(manifest: Manifest, spec: Flavour, target: Triple, cross: bool) -> list[str]:
-    """What every build passes: shared library only, our version, namespace and file names."""
-    args = ["--disable-cxx", "--enable-doc=no", "--disable-static", "--enable-shared",
+def _base_args(manifest: Manifest, spec: Flavour, machines: tuple[str, ...]) -> list[str]:
+    """What every build passes: shared library only, our version, namespace and file names, the machines."""
+    return ["--disable-cxx", "--enable-doc=no", "--disable-static", "--enable-shared",
             f"--with-version={manifest.version_string}", f"--with-private-namespace={PREFIX}",
-            f"--with-install-suffix={spec.install_suffix}"]
-    return [*args, f"--host={target.triple}"] if cross else args
+            f"--with-install-suffix={spec.install_suffix}", *machines]
 
 
 def _symbol_prefix(chosen: frozenset[str], target: Triple) -> str:
@@ -220,8 +227,13 @@ def plan(
     flavour: str = "inprocess",
     family: str = "gnu",
     link_stub_dir: str = "",
+    build: Triple | None = None,
 ) -> ConfigurePlan:
     """The configure arguments of one library; ``family`` is the toolchain's (it decides the backtrace method).
+
+    ``build`` is the machine running configure (default: ``target``, a native build);
+    it is named to configure only for toolchains that must not let config.guess guess
+    (:data:`jemalloc_build.platforms.CONFIGURE_SYSTEMS`).
 
     ``link_stub_dir`` is the folder holding the empty ``libgcc.a`` for toolchains whose
     table entry asks for one (see :data:`jemalloc_build.platforms.BACKTRACES`).
@@ -236,7 +248,8 @@ def plan(
     # Loading a zone-registering jemalloc into a running interpreter would make it the
     # process's default malloc zone behind Python's back (docs/design.md, macOS).
     zone = ["--disable-zone-allocator"] if target.os == "darwin" and flavour == "inprocess" else []
-    args = [*_base_args(manifest, spec, target, cross), f"--with-jemalloc-prefix={prefix}", *feature_args,
+    machines = configure_machines(family, target=target, build=build or target, cross=cross)
+    args = [*_base_args(manifest, spec, machines), f"--with-jemalloc-prefix={prefix}", *feature_args,
             *_lg_args(lg), *zone, *_backtrace_args(backtrace, link_stub_dir)]
     return ConfigurePlan(
         flavour=flavour,

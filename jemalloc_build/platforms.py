@@ -29,7 +29,8 @@ _ARCH_ALIASES = {"amd64": "x86_64", "arm64": "aarch64", "i386": "i686", "i586": 
 
 def parse_triple(triple: str) -> Triple:
     parts = triple.strip().split("-")
-    arch = _ARCH_ALIASES.get(parts[0], parts[0])
+    # platform.machine() says AMD64/ARM64 on Windows: the aliases are matched whatever the case.
+    arch = _ARCH_ALIASES.get(parts[0].lower(), parts[0])
     rest = "-".join(parts[1:]).lower()
     for os_name, marker in (
         ("android", "android"),
@@ -47,6 +48,27 @@ def parse_triple(triple: str) -> Triple:
         if marker in rest:
             return Triple(triple=triple.strip(), arch=arch, os=os_name)
     return Triple(triple=triple.strip(), arch=arch, os=rest or "unknown")
+
+
+CONFIGURE_SYSTEMS: dict[str, str] = {
+    # Keyed by toolchain family (jemalloc_build.toolchain.Toolchain.family).
+    # MSVC's cl runs jemalloc's configure from an MSYS2 shell. configure recognises Windows only
+    # as *-*-mingw* (then finds cl itself: je_cv_msvc), which is what config.guess answers in
+    # upstream's MSVC CI (MSYS2's MINGW64 shell). Left to guess, it answers x86_64-pc-msys in an
+    # MSYS shell, and x86_64 on windows-11-arm, whose MSYS2 runs x86-64 code under emulation
+    # (jemalloc issue #2672). So the builder names both machines and config.guess never runs.
+    "msvc": "w64-mingw32",
+}
+"""Toolchain family -> the system part of the ``--build``/``--host`` triples configure is always given."""
+
+
+def configure_machines(family: str, *, target: Triple, build: Triple, cross: bool) -> tuple[str, ...]:
+    """``--build``/``--host`` arguments: named outright for the families of :data:`CONFIGURE_SYSTEMS`,
+    ``--host`` alone when cross-compiling, otherwise none (config.guess is right on the machine itself)."""
+    system = CONFIGURE_SYSTEMS.get(family)
+    if system is not None:
+        return f"--build={build.arch}-{system}", f"--host={target.arch}-{system}"
+    return (f"--host={target.triple}",) if cross else ()
 
 
 FORCED_PREFIX_OS: dict[str, str] = {

@@ -88,7 +88,10 @@ def build_and_install(prefix: Path, *, variant: str = "", environ: Mapping[str, 
     use), so the conda recipe names a variant and never lists features itself.
     """
     from . import build as build_mod
+    from . import variants
 
+    if variant:
+        variants.get(variant, source="--variant")  # named as the command line spells it
     settings = build_mod.settings_for(environ, {"variant": variant} if variant else None)
     results = build_mod.build_all(settings, environ=environ)
     return install(results, prefix, variant=settings.variant or None)

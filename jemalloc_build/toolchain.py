@@ -43,10 +43,14 @@ class Toolchain:
         return "gnu"
 
     @property
+    def build(self) -> Triple:
+        """The machine this runs on (what configure calls the build system)."""
+        return parse_triple(f"{platform.machine()}-{sys.platform}")
+
+    @property
     def cross(self) -> bool:
         """True when the library cannot run on this machine (configure then needs ``--host``)."""
-        native = parse_triple(f"{platform.machine()}-{sys.platform}")
-        return (self.host.arch, self.host.os) != (native.arch, native.os)
+        return (self.host.arch, self.host.os) != (self.build.arch, self.build.os)
 
 
 def is_zig(cc: tuple[str, ...] | list[str]) -> bool:

@@ -110,6 +110,11 @@ COMPANION_KEEPS = ("readme", "requires-python", "license", "license-files", "aut
                    "urls")
 """``[project]`` keys a companion takes from the base unchanged."""
 
+COMPANION_KEEPS_TOOLS = ("cibuildwheel",)
+"""``[tool]`` tables a companion takes from the base unchanged: cibuildwheel reads its
+configuration from the ``pyproject.toml`` of the sdist it builds, so a companion's sdist
+must carry the same matrix, repair commands and test command as the base's."""
+
 
 def companion_pyproject(variant: Variant, base: Mapping[str, Any], version: str) -> dict[str, Any]:
     """The whole ``pyproject.toml`` of a companion's sdist, derived from the base's (a value, written with tomli-w).
@@ -122,15 +127,13 @@ def companion_pyproject(variant: Variant, base: Mapping[str, Any], version: str)
     project.update(name=variant.distribution, version=version,
                    description=f"jemalloc-sys {variant.name} variant: {variant.summary}",
                    dependencies=[f"{BASE_DISTRIBUTION}=={version}"])
-    return {
-        "build-system": dict(base["build-system"]),
-        "project": project,
-        "tool": {
-            "setuptools": {"packages": [variant.package], "include-package-data": False,
-                           "package-data": {variant.package: list(PACKAGE_DATA)}},
-            "jemalloc-sys": {"variant": variant.name},
-        },
-    }
+    tool: dict[str, Any] = {k: base["tool"][k] for k in COMPANION_KEEPS_TOOLS if k in base.get("tool", {})}
+    tool.update({
+        "setuptools": {"packages": [variant.package], "include-package-data": False,
+                       "package-data": {variant.package: list(PACKAGE_DATA)}},
+        "jemalloc-sys": {"variant": variant.name},
+    })
+    return {"build-system": dict(base["build-system"]), "project": project, "tool": tool}
 
 
 PACKAGE_DATA = ("py.typed", "*.json", "COPYING.jemalloc", "lib/*", "lib/pkgconfig/*.pc",

@@ -212,6 +212,21 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Wheelhouse:
     return out, report, proc.stdout, proc.stderr
 
 
+@pytest.fixture(scope="session")
+def sdists(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every variant's sdist by name, made ONCE per run by ``python -m wheel_builder sdists`` (the release's first job)."""
+    if TARBALL is None:
+        pytest.skip(f"no {TARBALL_NAME}: set JEMALLOC_SYS_SOURCE to it")
+    from jemalloc_build import project, variants
+
+    out = tmp_path_factory.mktemp("sdists")
+    proc = run_builder("sdists", "--out", str(out), "--cache-dir", str(CACHE_DIR), timeout=1800)
+    assert proc.returncode == 0, f"wheel_builder sdists failed:\n{proc.stdout}\n{proc.stderr[-5000:]}"
+    made = {v.name: out / f"{v.distribution.replace('-', '_')}-{project.version()}.tar.gz" for v in variants.VARIANTS}
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in made.values())
+    return made
+
+
 def shipped_wheel(wheelhouse: Wheelhouse, variant: str) -> Path:
     """The wheel of ``variant`` in the wheelhouse."""
     out, report, _, _ = wheelhouse

@@ -3,9 +3,12 @@
 Everything runs without network: rattler-build and py-rattler run in a child
 process inside a fresh network namespace (``unshare -n``: only ``lo``), and
 every requirement comes from a ``file://`` channel of stand-ins for this
-machine's own tools (``tests/conda/channel.py``). One real linux-64 build of
-two variants (``base`` and ``profiling``) serves every test below; the builder
-cache is shared with the rest of the suite, so both libraries are usually reused.
+machine's own tools (``tests/conda/channel.py``). The source is the base sdist
+``python -m wheel_builder sdists`` makes (the ``sdists`` fixture), through a
+``file://`` URL and its sha256, as conda-forge would take the published one from
+PyPI. One real linux-64 build of two variants (``base`` and ``profiling``) serves
+every test below; the builder cache is shared with the rest of the suite, so both
+libraries are usually reused.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import tomllib
-from conftest import CACHE_DIR, ROOT, TARBALL, needs_tarball
+from conftest import CACHE_DIR, ROOT, needs_tarball
+
+from jemalloc_build import project, variants
 
 rattler_build = pytest.importorskip("rattler_build", reason="py-rattler-build is in ci/requirements-test.txt")
 rattler = pytest.importorskip("rattler", reason="py-rattler is in ci/requirements-test.txt")
@@ -37,13 +41,7 @@ PLATFORMS = ("linux-64", "linux-aarch64", "osx-64", "osx-arm64", "win-64")
 BUILT_VARIANTS = ("base", "profiling")
 
 
-def _project_version() -> str:
-    match = re.search(r'__version__ = "([^"]+)"', (ROOT / "jemalloc_sys" / "_version.py").read_text())
-    assert match is not None, "jemalloc_sys/_version.py has no __version__"
-    return match.group(1)
-
-
-VERSION = _project_version()
+VERSION = project.version()
 """jemalloc-sys's version: every conda output carries it."""
 JEMALLOC_VERSION = VERSION.rsplit(".", 1)[0]
 COMPILER = {"linux-64": "gcc_linux-64", "linux-aarch64": "gcc_linux-aarch64", "osx-64": "clang_osx-64",
@@ -84,22 +82,30 @@ def _recipe() -> dict[str, Any]:
     return doc
 
 
-def test_recipe_context_matches_the_project() -> None:
-    """Version, tarball name and sha256 are written in the recipe once; they must equal the project's."""
-    context = _recipe()["context"]
-    assert context["version"] == VERSION
-    manifest = tomllib.loads((ROOT / "vendor" / "jemalloc" / "manifest.toml").read_text())["jemalloc"]
-    tarball = manifest["tarballs"][0]
-    assert context["jemalloc_tarball"] == tarball["filename"]
-    assert context["jemalloc_sha256"] == tarball["sha256"]
-    assert any(url in context["jemalloc_url"] for url in tarball["urls"])
+def test_recipe_version_is_the_project_version_and_its_source_our_sdist() -> None:
+    """The version is written in the recipe once; the source is the sdist PyPI serves for it, never a path."""
+    recipe = _recipe()
+    assert recipe["context"]["version"] == VERSION
+    source = recipe["source"]
+    assert set(source) == {"url", "sha256"}, "one source: the sdist (it carries the jemalloc tarball)"
+    assert 'default="https://pypi.org/packages/source/j/jemalloc-sys/jemalloc_sys-" ~ version ~ ".tar.gz"' in (
+        source["url"])
+    assert source["sha256"] == '${{ env.get("JEMALLOC_SYS_SDIST_SHA256") }}'  # no default: never unverified
+
+
+def _variants_yaml() -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.safe_load((RECIPE_DIR / "variants.yaml").read_text(encoding="utf-8"))
+    return doc
 
 
 def test_variants_are_the_builders_variants() -> None:
-    from jemalloc_build import variants
+    assert _variants_yaml()["jemalloc_variant"] == [v.name for v in variants.VARIANTS]
 
-    declared = yaml.safe_load((RECIPE_DIR / "variants.yaml").read_text(encoding="utf-8"))["jemalloc_variant"]
-    assert declared == [v.name for v in variants.VARIANTS]
+
+def test_python_min_is_the_projects_requires_python() -> None:
+    """CFEP-25: the noarch package is built and tested with the oldest Python pyproject.toml allows."""
+    requires = project.pyproject()["project"]["requires-python"]
+    assert _variants_yaml()["python_min"] == [requires.removeprefix(">=")]
 
 
 def test_no_configure_flag_is_spelled_in_the_recipe() -> None:
@@ -113,9 +119,20 @@ def test_no_configure_flag_is_spelled_in_the_recipe() -> None:
 # --------------------------------------------------------------------------- render
 
 
+RENDER_SOURCE = {"JEMALLOC_SYS_SDIST_URL": "file:///nowhere/jemalloc_sys-render.tar.gz",
+                 "JEMALLOC_SYS_SDIST_SHA256": hashlib.sha256(b"render only: nothing is fetched").hexdigest()}
+"""A source for rendering: rendering fetches nothing, so any URL and digest show the recipe's wiring."""
+
+
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return run_driver(tmp_path_factory.mktemp("render"), "render", *PLATFORMS)
+    return run_driver(tmp_path_factory.mktemp("render"), "render", *PLATFORMS, env={**os.environ, **RENDER_SOURCE})
+
+
+def test_the_recipe_does_not_render_without_the_sdists_checksum(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JEMALLOC_SYS_SDIST_")}
+    with pytest.raises(AssertionError, match="Environment variable JEMALLOC_SYS_SDIST_SHA256 not found"):
+        run_driver(tmp_path, "render", "linux-64", env=env)
 
 
 def test_render_ran_without_network(rendered: dict[str, Any]) -> None:
@@ -127,33 +144,43 @@ def test_render_ran_without_network(rendered: dict[str, Any]) -> None:
 @pytest.mark.parametrize("platform", PLATFORMS)
 def test_recipe_renders(rendered: dict[str, Any], platform: str) -> None:
     rows = rendered["result"][platform]
+    assert {r["name"] for r in rows} == {"libjemalloc-sys", "jemalloc-sys"}  # no variant mutex package
     libs = {r["variant"]["jemalloc_variant"]: r for r in rows if r["name"] == "libjemalloc-sys"}
-    assert sorted(libs) == sorted(yaml.safe_load((RECIPE_DIR / "variants.yaml").read_text())["jemalloc_variant"])
+    assert sorted(libs) == sorted(_variants_yaml()["jemalloc_variant"])
     for name, row in libs.items():
         assert row["build_string"].startswith(f"{name}_h"), row["build_string"]
+        assert row["recipe"]["source"] == [{"url": RENDER_SOURCE["JEMALLOC_SYS_SDIST_URL"],
+                                            "sha256": RENDER_SOURCE["JEMALLOC_SYS_SDIST_SHA256"]}]
         requirements = row["recipe"]["requirements"]
         assert requirements["build"][0] == COMPILER[platform]
-        assert f"jemalloc-sys-variant =={VERSION} {name}" in requirements["run"]
+        assert "autoconf" not in json.dumps(requirements["build"])  # the sdist carries configure
+        # jeprof is a Perl script, shipped by the variants with profiling (jemalloc_build/variants.py).
+        assert (requirements.get("run") or []) == (["perl"] if "profiling" in variants.get(name).features else [])
         assert requirements["run_exports"], "downstream recipes need the run_exports pin"
         env = row["recipe"]["build"]["script"]["env"]
         assert env["JEMALLOC_VARIANT"] == name
-    mutexes = {r["build_string"] for r in rows if r["name"] == "jemalloc-sys-variant"}
-    assert mutexes == set(libs)
-    python = {json.dumps(r["recipe"]["requirements"], sort_keys=True) for r in rows if r["name"] == "jemalloc-sys"}
-    assert len(python) == 1, "the Python package must not depend on the variant"
-    assert all(r["noarch"].lower().startswith("python") for r in rows if r["name"] == "jemalloc-sys")
+    pythons = [r for r in rows if r["name"] == "jemalloc-sys"]
+    assert len({json.dumps(r["recipe"]["requirements"], sort_keys=True) for r in pythons}) == 1, \
+        "the Python package must not depend on the variant"
+    python = pythons[0]
+    assert python["noarch"].lower().startswith("python")
+    python_min = _variants_yaml()["python_min"][0]
+    assert f"python {python_min}.*" in python["recipe"]["requirements"]["host"]
+    assert f"python >={python_min}" in python["recipe"]["requirements"]["run"]
+    imports = next(t["python"] for t in python["recipe"]["tests"] if "python" in t)
+    assert imports["python_version"] == f"{python_min}.*"
+    assert imports.get("pip_check", True) is True  # rattler-build leaves out its default, true
 
 
 # --------------------------------------------------------------------------- the real build
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    if TARBALL is None:
-        pytest.skip("no pinned jemalloc tarball: set JEMALLOC_SYS_SOURCE to it")
+def built(tmp_path_factory: pytest.TempPathFactory, sdists: dict[str, Path]) -> dict[str, Any]:
     work = tmp_path_factory.mktemp("conda-build")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JEMALLOC_SYS_", "JEMALLOC_OVERRIDE"))}
-    env["JEMALLOC_SYS_TARBALL_URL"] = TARBALL.resolve().as_uri()
+    env["JEMALLOC_SYS_SDIST_URL"] = sdists["base"].resolve().as_uri()
+    env["JEMALLOC_SYS_SDIST_SHA256"] = hashlib.sha256(sdists["base"].read_bytes()).hexdigest()
     env["JEMALLOC_SYS_CACHE_DIR"] = str(CACHE_DIR)
     doc = run_driver(work, "build", str(work), *BUILT_VARIANTS, env=env)
     doc["work"] = work
@@ -177,8 +204,7 @@ def test_build_ran_without_network(built: dict[str, Any]) -> None:
 @pytest.mark.build
 def test_artifacts_are_real_conda_packages(built: dict[str, Any]) -> None:
     names = sorted(Path(p).name for p in built["result"]["packages"])
-    expected = {f"jemalloc-sys-{VERSION}-py"} | {f"libjemalloc-sys-{VERSION}-{v}_h" for v in BUILT_VARIANTS} | {
-        f"jemalloc-sys-variant-{VERSION}-{v}.conda" for v in BUILT_VARIANTS}
+    expected = {f"jemalloc-sys-{VERSION}-py"} | {f"libjemalloc-sys-{VERSION}-{v}_h" for v in BUILT_VARIANTS}
     assert len(names) == len(expected)
     for stem in expected:
         assert sum(n.startswith(stem) for n in names) == 1, (stem, names)
@@ -200,8 +226,9 @@ def test_library_package_contents(built: dict[str, Any], variant: str) -> None:
                      "include/jemalloc_sys/jemalloc/jemalloc.h", "share/jemalloc-sys/build-record.json"):
         assert required in files, (required, sorted(files))
     assert not [f for f in files if f.endswith(".a")], "no static library"
-    assert ("bin/jeprof" in files) == (variant == "profiling")
-    assert package.depends == [f"jemalloc-sys-variant =={VERSION} {variant}"]
+    jeprof = "profiling" in variants.get(variant).features
+    assert ("bin/jeprof" in files) == jeprof and ("bin/jeprof-inprocess" in files) == jeprof
+    assert package.depends == (["perl"] if jeprof else [])  # jeprof is a Perl script
     assert package.build_string.startswith(f"{variant}_h")
     # A recipe with libjemalloc-sys in host: gets a runtime pin on the version, whatever the variant.
     from rattler.package import RunExportsJson
@@ -236,6 +263,7 @@ def test_recipe_tests_pass_on_the_artifacts(built: dict[str, Any]) -> None:
         assert f"allocated through jemalloc {JEMALLOC_VERSION}-" in text
     py = "\n".join(r["output"] for r in outputs[_artifact(built, "jemalloc-sys", "py").name])
     assert "python imports test passed" in py
+    assert "No broken requirements found" in py  # pip check, in an environment that sees only itself
     assert re.search(rf"jemalloc_sys {re.escape(VERSION)}: variant base, .* library \S+/lib/libjemalloc_sys\.so\.2", py), py
 
 
@@ -285,7 +313,6 @@ print(json.dumps({
 @pytest.mark.build
 @pytest.mark.parametrize(("specs", "variant"), [
     (["jemalloc-sys"], "base"),
-    (["jemalloc-sys", "jemalloc-sys-variant=*=profiling"], "profiling"),
     (["jemalloc-sys", "libjemalloc-sys=*=profiling*"], "profiling"),
 ])
 def test_installed_prefix(built: dict[str, Any], tmp_path: Path, specs: list[str], variant: str) -> None:
@@ -293,6 +320,8 @@ def test_installed_prefix(built: dict[str, Any], tmp_path: Path, specs: list[str
     prefix = tmp_path / "env"
     installed = _install(built, prefix, specs)
     assert f"libjemalloc-sys={variant}_h" in " ".join(installed), installed
+    assert any(r.startswith("perl=") for r in installed) is (variant == "profiling"), installed
+    assert (prefix / "bin" / "jeprof").is_file() is (variant == "profiling")
     # From an empty folder: `python -c` puts the working folder first, which must not be this checkout.
     proc = subprocess.run([str(prefix / "bin" / "python"), "-c", _PROBE], capture_output=True, text=True,
                           timeout=120, cwd=tmp_path, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})

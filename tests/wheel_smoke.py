@@ -10,7 +10,8 @@ and in jeprof, stats move, a background thread starts, fork with threads alive),
 for every library of every package, so the wheels CI publishes pass exactly what
 the local main command checks. They need a C compiler (``CC`` or ``cc``); where
 there is none the script says so and fails, unless ``JEMALLOC_SYS_SMOKE_ONLY=1``
-(Windows runners: their MSVC is not on PATH in the test step).
+(set for Windows in ``[tool.cibuildwheel.windows]``: the probe is compiled with
+GCC-style flags, which MSVC's cl does not take).
 
 Works without the base installed, because cibuildwheel tests a companion wheel
 alone (it cannot fetch its base pin). Not collected by pytest (no ``test_`` prefix).

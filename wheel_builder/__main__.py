@@ -3,6 +3,10 @@
 Exit status: 0 every wheel built and verified; 1 a check failed; otherwise the
 error's own code (2 a step failed, 3 a bad setting, 4 the source, 5 a tool
 missing, 6 configure, 7 make).
+
+Other commands (``python -m wheel_builder COMMAND --help``):
+  sdists         every variant's sdist only (the release workflow's first job)
+  release-check  check a folder of release artifacts before upload (the publish job)
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from jemalloc_build import cache, manifest, project, variants  # noqa: E402
-from wheel_builder import install_check, pipeline, report, tools, verify  # noqa: E402
+from wheel_builder import install_check, pipeline, release_check, report, sdists, tools, verify  # noqa: E402
 from wheel_builder.errors import BuildError, StepError  # noqa: E402
 from wheel_builder.errors import report as report_error  # noqa: E402
 
@@ -98,8 +102,7 @@ def _one_variant(run: Run, variant: variants.Variant, show: report.Progress) -> 
         if given != sdist:
             shutil.copyfile(given, sdist)
     else:
-        for old in [*out.glob(f"{stem}-*.whl"), *out.glob(f"{stem}-*.tar.gz")]:
-            old.unlink()
+        sdists.clear_old(out, variant.distribution, (".whl", ".tar.gz"))
         sdist = pipeline.build_sdist(variant=variant.name, out=out, env=env, work=work, progress=show,
                                      python=run.python)
     env = {**env, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH") or pipeline.sdist_epoch(sdist)}
@@ -142,7 +145,14 @@ def _build(args: argparse.Namespace, show: report.Progress, work: Path) -> tuple
     return run, results, steps
 
 
+COMMANDS = {"sdists": sdists.main, "release-check": release_check.main}
+"""``python -m wheel_builder COMMAND ...``; without a command, the main command (every wheel)."""
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in COMMANDS:
+        return COMMANDS[argv[0]](argv[1:])
     args = _parser().parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so the running build's process group is stopped too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

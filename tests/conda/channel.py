@@ -9,10 +9,12 @@ what the machine already has (REFERENCE.md §6):
   that exports the machine's own ``CC``;
 - ``machine-stdlib_<subdir>`` (``c_stdlib``), versioned with the machine's glibc;
 - ``python``, versioned as the interpreter running the tests: ``bin/python`` runs
-  that interpreter with the environment's ``site-packages`` first on the path
-  (pip and setuptools are that interpreter's own, so ``pip`` and ``setuptools``
-  are empty stand-ins);
-- ``make``, ``autoconf``, ``pkg-config``: ``bin/`` wrappers around the machine's.
+  that interpreter without its own site-packages (``-S``), on the environment's
+  ``site-packages`` alone, so an environment sees what it installed and nothing
+  else (``pip check`` in it checks that environment, not the machine);
+- ``pip``, ``setuptools``, ``tomli``, ``tomli-w``: copies of the machine
+  interpreter's own distributions, installed into ``site-packages`` as conda's would be;
+- ``make``, ``pkg-config``, ``perl``: ``bin/`` wrappers around the machine's.
 
 Each stand-in says what it is in its summary and build string (``machine``);
 nothing here is meant to leave the test's temporary folder.
@@ -40,6 +42,8 @@ class Stub:
     summary: str
     files: dict[str, str] = field(default_factory=dict)
     """Relative path -> text; scripts under ``bin/`` are made executable."""
+    copies: dict[str, Path] = field(default_factory=dict)
+    """Relative path -> a file of this machine copied there."""
     noarch: bool = False
 
 
@@ -48,14 +52,26 @@ def _wrapper(target: str) -> str:
 
 
 def _python_wrapper(exe: str, version: str) -> str:
-    # The environment's site-packages first, then the machine interpreter's own (pip, setuptools).
+    # The environment's site-packages only: -S keeps the machine interpreter's own out of sys.path.
     return (
         "#!/bin/sh\n"
         'prefix=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)\n'
         f'PYTHONPATH="$prefix/lib/python{version}/site-packages${{PYTHONPATH:+:$PYTHONPATH}}"\n'
         "export PYTHONPATH\n"
-        f'exec {shlex.quote(exe)} "$@"\n'
+        f'exec {shlex.quote(exe)} -S "$@"\n'
     )
+
+
+def _distribution_files(name: str, site: str) -> dict[str, Path]:
+    """The files of the machine's installed distribution ``name``, placed under ``site`` (scripts left out)."""
+    dist = importlib.metadata.distribution(name)
+    copies = {}
+    for entry in dist.files or []:
+        source = Path(str(dist.locate_file(entry)))
+        if entry.parts[0] == ".." or "__pycache__" in entry.parts or not source.is_file():
+            continue
+        copies[f"{site}/{entry.as_posix()}"] = source
+    return copies
 
 
 def _which(tool: str) -> str:
@@ -82,11 +98,14 @@ def machine_stubs(subdir: str, *, cc: str) -> list[Stub]:
                     f"bin/python{py}": _python_wrapper(sys.executable, py),  # noarch entry points use this name
                     f"lib/python{py}/site-packages/README.machine": "site-packages of the stand-in python\n"}),
     ]
-    for name in ("pip", "setuptools"):
+    site = f"lib/python{py}/site-packages"
+    # rattler-build's pip check runs `pip`, which must be the environment's, as conda's pip package provides it.
+    scripts = {"pip": {"bin/pip": '#!/bin/sh\nexec "$(dirname -- "$0")/python" -m pip "$@"\n'}}
+    for name in ("pip", "setuptools", "tomli", "tomli-w"):
         stubs.append(Stub(name=name, version=importlib.metadata.version(name), noarch=True,
-                          summary=f"stand-in: the machine interpreter's own {name}",
-                          files={f"share/machine-{name}/README": f"{name} comes with {sys.executable}\n"}))
-    for tool, package in (("make", "make"), ("autoconf", "autoconf"), ("pkg-config", "pkg-config")):
+                          summary=f"stand-in: a copy of the machine interpreter's own {name}",
+                          files=scripts.get(name, {}), copies=_distribution_files(name, site)))
+    for tool, package in (("make", "make"), ("pkg-config", "pkg-config"), ("perl", "perl")):
         target = _which(tool)
         stubs.append(Stub(name=package, version="1.0", summary=f"stand-in: runs {target}",
                           files={f"bin/{tool}": _wrapper(target)}))
@@ -103,6 +122,10 @@ def _assemble(stub: Stub, subdir: str, channel: Path, scratch: Path) -> Path:
         path.write_text(text, encoding="utf-8")
         if rel.startswith("bin/"):
             path.chmod(0o755)
+    for rel, source in stub.copies.items():
+        path = files_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, path)
     target = "noarch" if stub.noarch else subdir
     out = channel / target
     out.mkdir(parents=True, exist_ok=True)
@@ -132,10 +155,15 @@ def make_channel(channel: Path, *, subdir: str, cc: str | None = None) -> list[P
 
 
 def variant_overrides(subdir: str) -> dict[str, list[str]]:
-    """Point the recipe's compiler and stdlib at the stand-ins (what conda-forge's pinning would choose)."""
+    """Point the recipe's compiler, stdlib and python_min at the stand-ins (what conda-forge's pinning would choose).
+
+    The channel has one Python, this machine's, so the noarch package builds and tests with it
+    rather than with the recipe's python_min.
+    """
     del subdir
     return {
         "c_compiler": ["machine-cc"],
         "c_stdlib": ["machine-stdlib"],
         "c_stdlib_version": [platform.libc_ver()[1] or "0"],
+        "python_min": [f"{sys.version_info.major}.{sys.version_info.minor}"],
     }

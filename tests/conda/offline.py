@@ -8,6 +8,8 @@
     then run every artifact's tests again through ``Package.run_tests``;
     write the artifacts and test results.
 
+The recipe's source is jemalloc-sys's sdist, named by ``JEMALLOC_SYS_SDIST_URL``
+(a ``file://`` URL here) and ``JEMALLOC_SYS_SDIST_SHA256`` in the environment.
 Either way the JSON also holds the network interfaces the process saw, so a
 test can check that it really ran without network.
 """
@@ -80,40 +82,16 @@ class _Log:
         print(f"{event.level}: {event.message}", file=sys.stderr)
 
 
-def stage_tree(dest: Path) -> Path:
-    """Copy the checkout's files (tracked and untracked, minus ignored ones) to ``dest``; return its recipe.
-
-    The recipe's ``path: ..`` source is walked by rattler-build; a snapshot keeps the
-    build independent of anything else writing into the checkout meanwhile, much as
-    an sdist would be.
-    """
-    import shutil
-    import subprocess
-
-    listing = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                             capture_output=True, check=False)
-    if listing.returncode == 0:
-        for rel in filter(None, listing.stdout.decode().split("\0")):
-            src = ROOT / rel
-            if src.is_file():
-                (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(src, dest / rel)
-    else:  # not a git checkout (an unpacked sdist): everything but build outputs
-        shutil.copytree(ROOT, dest, ignore=shutil.ignore_patterns("build", "dist", ".git", "__pycache__", "*.egg-info"))
-    return dest / "recipe" / "recipe.yaml"
-
-
 def build(work: Path, variants: list[str]) -> dict[str, Any]:
     from rattler_build import Package, PlatformConfig, RenderConfig, Stage0Recipe, ToolConfiguration
 
     subdir = "linux-64"
-    recipe_file = stage_tree(work / "tree")
     channel = work / "channel"
     output = work / "out"
     started = time.monotonic()
     channel_mod.make_channel(channel, subdir=subdir)
     overrides = {**channel_mod.variant_overrides(subdir), "jemalloc_variant": variants}
-    recipe = Stage0Recipe.from_file(recipe_file)
+    recipe = Stage0Recipe.from_file(RECIPE)
     results = recipe.run_build(
         _variant_config(subdir, overrides), tool_config=ToolConfiguration(test_strategy="native"),
         output_dir=output, channels=[channel.as_uri()], progress_callback=_Log(),
