@@ -165,7 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     except BuildError as exc:
         show.done()
         code = report_error(exc, prog="wheel_builder")
-        print(f"logs kept in {work}", file=sys.stderr)
+        if any(work.iterdir()):
+            print(f"logs kept in {work}", file=sys.stderr)
+        else:
+            work.rmdir()  # a refusal before any step: nothing to keep, nothing left behind
         return code
     show.done()
     print(report.table(results))
