@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Mapping
 
 from . import build as build_mod
-from . import configure, malloc_conf, manifest, source
+from . import configure, malloc_conf, manifest, project, source
 from . import settings as settings_mod
 from .cache import cache_root
 from .errors import BuildError, report
@@ -22,8 +22,13 @@ from .toolchain import detect
 
 
 def _build(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    settings = build_mod.settings_for(environ)
-    results = build_mod.build_all(settings, environ=environ)
+    # The tree's own pyproject.toml is a settings source, as under pip: in a companion's
+    # unpacked sdist this builds that variant.
+    settings = build_mod.settings_for(environ, pyproject=project.pyproject())
+    if args.flavour:
+        results = {args.flavour: build_mod.build_jemalloc(settings, environ=environ, flavour=args.flavour)}
+    else:
+        results = build_mod.build_all(settings, environ=environ)
     if args.json:
         print(json.dumps({name: {"root": str(r.root), **r.record} for name, r in results.items()}, indent=2))
     else:
@@ -78,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(name, help=help_text)
         if name == "build":
             p.add_argument("--json", action="store_true", help="print the build records as JSON")
+            p.add_argument("--flavour", choices=sorted(configure.FLAVOURS), default="",
+                           help="build this library only (default: every library this platform ships)")
         if name == "plan":
             p.add_argument("--flavour", default="inprocess", choices=sorted(configure.FLAVOURS))
         if name == "install":

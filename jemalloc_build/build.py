@@ -45,7 +45,7 @@ from . import (
 )
 from . import settings as settings_mod
 from .errors import ConfigureError, MakeError, SourceError
-from .logs import Reporter, config_log_excerpt, make_progress, run_logged, tail
+from .logs import Reporter, config_log_excerpt, jobserver_usable, make_progress, run_logged, tail
 from .platforms import BACKTRACE_DEFINES, import_library_name, make_variables, shared_library_name
 from .settings import BuildSettings
 
@@ -105,8 +105,7 @@ def _stderr(line: str) -> None:
 
 def _jobs(settings: BuildSettings, environ: Mapping[str, str]) -> list[str]:
     """-jN unless a parent make shares its jobserver with us (oversubscription was crate #92/#120)."""
-    makeflags = environ.get("MAKEFLAGS", "")
-    if settings.num_jobs is None and ("--jobserver-auth" in makeflags or "--jobserver-fds" in makeflags):
+    if settings.num_jobs is None and jobserver_usable(environ):
         return []
     return [f"-j{settings.num_jobs or os.cpu_count() or 1}"]
 

@@ -6,6 +6,7 @@ A failed build ends with one line for the user plus the end of the relevant log
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -15,6 +16,34 @@ from pathlib import Path
 Reporter = Callable[[str], None]
 
 
+_JOBSERVER_FDS = re.compile(r"--jobserver-(?:auth|fds)=(\d+),(\d+)")
+
+
+def jobserver_fds(env: Mapping[str, str]) -> tuple[int, ...]:
+    """The pipe of a parent make's jobserver named in ``MAKEFLAGS`` (GNU make < 4.4 passes file descriptors).
+
+    They must be handed to our make explicitly: subprocess closes every other descriptor,
+    and a make that lost its jobserver falls back to one job (crate #92/#120's lesson).
+    """
+    match = _JOBSERVER_FDS.search(env.get("MAKEFLAGS", ""))
+    if match is None:
+        return ()
+    fds = (int(match.group(1)), int(match.group(2)))
+    try:
+        for fd in fds:
+            os.fstat(fd)
+    except OSError:
+        return ()  # named but not inherited (a process in between closed them): make warns and runs -j1
+    return fds
+
+
+def jobserver_usable(env: Mapping[str, str]) -> bool:
+    """True when ``MAKEFLAGS`` names a jobserver this process can reach (open fds, or make 4.4's fifo)."""
+    makeflags = env.get("MAKEFLAGS", "")
+    fifo = re.search(r"--jobserver-auth=fifo:(\S+)", makeflags)
+    return bool(jobserver_fds(env)) or (fifo is not None and os.path.exists(fifo.group(1)))
+
+
 def run_logged(cmd: list[str], *, cwd: Path, env: Mapping[str, str], log_path: Path,
                on_line: Callable[[str], None] | None = None) -> int:
     """Run ``cmd`` with stdout and stderr in ``log_path``; ``on_line`` sees each line as it comes."""
@@ -22,7 +51,7 @@ def run_logged(cmd: list[str], *, cwd: Path, env: Mapping[str, str], log_path: P
         fh.write("$ " + shlex.join(cmd) + "\n")
         fh.flush()
         with subprocess.Popen(cmd, cwd=cwd, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, errors="replace") as proc:
+                              text=True, errors="replace", pass_fds=jobserver_fds(env)) as proc:
             assert proc.stdout is not None
             try:
                 for line in proc.stdout:

@@ -89,28 +89,31 @@ def _prepare(args: argparse.Namespace, show: report.Progress, work: Path) -> Run
                from_sdists=Path(args.from_sdists).resolve() if args.from_sdists else None)
 
 
-def _one_variant(run: Run, variant: variants.Variant, show: report.Progress) -> pipeline.Built:
-    """sdist, wheel from it, repair, copy into the wheelhouse, verify."""
-    started = time.monotonic()
-    out, work, env = run.out, run.work, run.env
+def _sdist(run: Run, variant: variants.Variant, show: report.Progress) -> Path:
+    """The variant's sdist in the wheelhouse: made from this tree, or taken from ``--from-sdists``."""
     stem = variant.distribution.replace("-", "_")
-    if run.from_sdists is not None:
-        given = run.from_sdists / f"{stem}-{project.version()}.tar.gz"
-        if not given.is_file():
-            raise StepError(f"--from-sdists: no {given.name} in {run.from_sdists}")
-        sdist = out / given.name
-        if given != sdist:
-            shutil.copyfile(given, sdist)
-    else:
-        sdists.clear_old(out, variant.distribution, (".whl", ".tar.gz"))
-        sdist = pipeline.build_sdist(variant=variant.name, out=out, env=env, work=work, progress=show,
-                                     python=run.python)
-    env = {**env, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH") or pipeline.sdist_epoch(sdist)}
+    if run.from_sdists is None:
+        sdists.clear_old(run.out, variant.distribution, (".whl", ".tar.gz"))
+        return pipeline.build_sdist(variant=variant.name, out=run.out, env=run.env, work=run.work, progress=show,
+                                    python=run.python)
+    given = run.from_sdists / f"{stem}-{project.version()}.tar.gz"
+    if not given.is_file():
+        raise StepError(f"--from-sdists: no {given.name} in {run.from_sdists}")
+    sdist = run.out / given.name
+    if given != sdist:
+        shutil.copyfile(given, sdist)
+    return sdist
+
+
+def _wheel(run: Run, variant: variants.Variant, sdist: Path, show: report.Progress) -> pipeline.Built:
+    """The wheel from the sdist (its libraries are in the cache by now), repaired, copied, verified."""
+    started, work = time.monotonic(), run.work
+    env = {**run.env, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH") or pipeline.sdist_epoch(sdist)}
     raw = pipeline.build_wheel(sdist, variant=variant.name, env=env, work=work, progress=show, python=run.python,
                                config_settings=run.config)
     fixed = pipeline.repair(raw, target=run.target, env=env, work=work, progress=show, variant=variant.name,
                             python=run.python)
-    final = out / fixed.name
+    final = run.out / fixed.name
     shutil.copyfile(fixed, final)
     built = pipeline.Built(variant=variant.name, distribution=variant.distribution, path=final, sdist=sdist,
                            seconds=time.monotonic() - started, raw_tag=raw.name)
@@ -128,21 +131,30 @@ def _one_variant(run: Run, variant: variants.Variant, show: report.Progress) -> 
     return built
 
 
+def _install_check(args: argparse.Namespace, run: Run, show: report.Progress) -> list[install_check.Step]:
+    if args.no_install_check:
+        return []
+    if "base" not in {v.name for v in run.chosen}:
+        show("install check skipped: it installs the base wheel first (add base to --variants)")
+        return []
+    if not run.target.runs_here:
+        show(f"install check skipped: {run.target.name} wheels do not install on this machine")
+        return []
+    return install_check.acceptance(run.out, {v.name: v.features for v in run.chosen}, progress=show,
+                                    workdir=run.work)
+
+
 def _build(args: argparse.Namespace, show: report.Progress, work: Path) -> tuple[Run, list[pipeline.Built],
                                                                                    list[install_check.Step]]:
+    """Every sdist; then every library at once, from those sdists, into the cache; then each wheel."""
     run = _prepare(args, show, work)
     run.out.mkdir(parents=True, exist_ok=True)
-    results = [_one_variant(run, variant, show) for variant in run.chosen]
-    steps: list[install_check.Step] = []
-    if not args.no_install_check:
-        if "base" not in {v.name for v in run.chosen}:
-            show("install check skipped: it installs the base wheel first (add base to --variants)")
-        elif run.target.runs_here:
-            steps = install_check.acceptance(run.out, {v.name: v.features for v in run.chosen}, progress=show,
-                                             workdir=work)
-        else:
-            show(f"install check skipped: {run.target.name} wheels do not install on this machine")
-    return run, results, steps
+    made = {variant.name: _sdist(run, variant, show) for variant in run.chosen}
+    seconds = pipeline.prebuild(made, env=run.env, work=work, python=run.python, flavours=run.target.flavours,
+                                config_settings=run.config, progress=show)
+    show(f"libraries: {len(made) * len(run.target.flavours)} ready after {seconds:.0f}s")
+    results = [_wheel(run, variant, made[variant.name], show) for variant in run.chosen]
+    return run, results, _install_check(args, run, show)
 
 
 COMMANDS = {"sdists": sdists.main, "release-check": release_check.main}

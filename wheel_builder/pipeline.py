@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from . import functional
 from .errors import StepError
@@ -62,6 +62,15 @@ class ReleaseTarget:
     runs_here: bool
     probe: functional.Platform
     """How the functional checks compile and run a program for this target."""
+    os: str = ""
+    """The target's operating system (``linux``, ``darwin``, ``windows``): which libraries it ships."""
+
+    @property
+    def flavours(self) -> list[str]:
+        """The libraries a wheel for this target carries (the preload library only where LD_PRELOAD exists)."""
+        from jemalloc_build.configure import FLAVOURS
+
+        return [name for name, spec in FLAVOURS.items() if spec.oses is None or self.os in spec.oses]
 
     @property
     def zig(self) -> bool:
@@ -84,8 +93,9 @@ def resolve_target(name: str, *, tools_dir: Path, python: str) -> ReleaseTarget:
     if name == "host":
         probe = functional.Platform(compiler=shlex.split(os.environ.get("CC", "") or "cc"), runner=[],
                                     windows=sys.platform == "win32")
-        return ReleaseTarget(name="host", env={}, wheel_tag="", linux=sys.platform.startswith("linux"), runs_here=True,
-                      probe=probe)
+        host_os = "linux" if sys.platform.startswith("linux") else sys.platform.replace("win32", "windows")
+        return ReleaseTarget(name="host", env={}, wheel_tag="", linux=host_os == "linux", runs_here=True,
+                             probe=probe, os=host_os)
     from jemalloc_build import cross
 
     entry = cross.get(name)
@@ -95,8 +105,10 @@ def resolve_target(name: str, *, tools_dir: Path, python: str) -> ReleaseTarget:
                                 why_not=cross.missing_runtime(entry), windows="windows" in entry.name)
     # Installable here: a manylinux wheel of this machine's architecture (musllinux needs a musl Python).
     installable = entry.wheel_tag.startswith("manylinux") and entry.wheel_tag.endswith("_" + platform.machine())
+    from jemalloc_build.platforms import parse_triple
+
     return ReleaseTarget(name=name, env=env, wheel_tag=entry.wheel_tag, linux="linux" in entry.triple,
-                  runs_here=installable, probe=probe)
+                         runs_here=installable, probe=probe, os=parse_triple(entry.triple).os)
 
 
 def sdist_epoch(sdist: Path) -> str:
@@ -267,3 +279,56 @@ def timed(fn: Callable[[], Path]) -> tuple[Path, float]:
     started = time.monotonic()
     result = fn()
     return result, time.monotonic() - started
+
+
+PREBUILD_CONCURRENCY = 2
+"""Libraries built at once by :func:`prebuild`: one's serial configure and link overlap another's compiles."""
+
+
+def prebuild(sdists: dict[str, Path], *, env: dict[str, str], work: Path, python: Path, flavours: list[str],
+             config_settings: tuple[str, ...], progress: Progress) -> float:
+    """Build every library of every variant into the builder cache, several at once; returns the seconds taken.
+
+    Each build runs the builder of the variant's own unpacked sdist (``python -m jemalloc_build build
+    --flavour F``), with the environment ``pip wheel`` will have, so the wheel builds that follow find
+    every library in the cache under the same keys. ``-C`` settings (experiments) are passed as
+    their environment variables.
+    """
+    import tarfile
+    from concurrent.futures import ThreadPoolExecutor
+
+    from jemalloc_build import settings as settings_mod
+
+    started = time.monotonic()
+    extra = _settings_env(config_settings, settings_mod)
+    jobs: list[tuple[str, str, Path]] = []
+    for variant, sdist in sdists.items():
+        tree = work / f"prebuild-{variant}"
+        with tarfile.open(sdist) as archive:
+            archive.extractall(tree, filter="data")
+        (top,) = [p for p in tree.iterdir() if p.is_dir()]
+        jobs += [(variant, flavour, top) for flavour in flavours]
+
+    def one(job: tuple[str, str, Path]) -> None:
+        variant, flavour, tree = job
+        run_logged([str(python), "-m", "jemalloc_build", "build", "--flavour", flavour], env={**env, **extra},
+                   cwd=tree, log_path=work / f"prebuild-{variant}-{flavour}.log", progress=lambda line: None,
+                   label=f"build {variant} {flavour}")
+        progress(f"libraries: {variant} {flavour} done ({time.monotonic() - started:.0f}s)")
+
+    progress(f"libraries: building {len(jobs)} ({PREBUILD_CONCURRENCY} at a time)")
+    with ThreadPoolExecutor(max_workers=PREBUILD_CONCURRENCY) as pool:
+        for future in [pool.submit(one, job) for job in jobs]:
+            future.result()
+    return time.monotonic() - started
+
+
+def _settings_env(config_settings: tuple[str, ...], settings_mod: Any) -> dict[str, str]:
+    """``-C key=value`` settings as the environment variables the builder reads (same meaning, same chain)."""
+    by_key = {settings_mod.config_key(f): f.metadata["env"] for f in settings_mod.setting_fields()}
+    out = {}
+    for item in config_settings:
+        key, _, value = item.partition("=")
+        if key in by_key:
+            out[by_key[key]] = value
+    return out
