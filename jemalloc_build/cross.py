@@ -27,7 +27,7 @@ so of the build cache key. :func:`missing_tools` names what is absent for a
 build; :func:`runner` gives the command prefix that runs a target program here
 (``[]`` natively, qemu-user or wine), or None when nothing can run it.
 
-Facts behind the table (REFERENCE.md §2 "Cross builds tried here"):
+Facts behind the table (docs/design.md, "Cross builds"):
 
 * zig's own cache can return objects compiled under other configure settings,
   so the builder gives every zig build a private ``ZIG_LOCAL_CACHE_DIR`` (where

@@ -2,7 +2,7 @@
 
 Every entry says why it is there. The builder never lets ``configure`` read the
 page size, huge-page size or address width off the build machine: a wheel built
-on one machine runs on many (REFERENCE.md §2-3, issue #5).
+on one machine runs on many (docs/design.md, "Portable page sizes").
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ FORCED_PREFIX_OS: dict[str, str] = {
     "android": "_rjem_",
     "dragonfly": "_rjem_",
     # Windows: jemalloc itself never replaces the CRT allocator; it keeps its own
-    # default prefix je_ when none is given (jemalloc configure.ac, REFERENCE.md §4).
+    # default prefix je_ when none is given (jemalloc configure.ac; docs/design.md, "Windows").
     "windows": "je_",
 }
 
@@ -149,7 +149,7 @@ MAKE_VARIABLES: dict[str, dict[str, str]] = {
     # jemalloc links Darwin libraries with `-install_name $(LIBDIR)/<file>` (configure.ac,
     # DSO_LDFLAGS); a wheel's library lives next to its users, not in /usr/local/lib, so it
     # must be @rpath/<file>. Setting it at link time (rather than install_name_tool
-    # afterwards) keeps the arm64 ad-hoc code signature valid (REFERENCE.md §2, issue #5).
+    # afterwards) keeps the arm64 ad-hoc code signature valid (docs/design.md, "macOS").
     "darwin": {"LIBDIR": "@rpath"},
 }
 
