@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from jemalloc_build import cache, manifest, project, variants  # noqa: E402
+from jemalloc_build import manifest, project, variants  # noqa: E402
 from wheel_builder import install_check, pipeline, release_check, report, sdists, tools, verify  # noqa: E402
 from wheel_builder.errors import BuildError, StepError  # noqa: E402
 from wheel_builder.errors import report as report_error  # noqa: E402
@@ -45,14 +45,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="'host' or a jemalloc_build.cross target such as manylinux-aarch64 (default: %(default)s)")
     p.add_argument("--from-sdists", default="", metavar="DIR",
                    help="build each wheel from the sdist of its distribution found in DIR instead of making one")
-    p.add_argument("--cache-dir", default=os.environ.get("JEMALLOC_SYS_CACHE_DIR", ""),
-                   help="builder cache (JEMALLOC_SYS_CACHE_DIR; default: the user cache folder)")
-    p.add_argument("--tools-dir", default="",
-                   help="where the tool environment lives (default: tools/ in the user cache folder)")
+    tools.add_arguments(p)
     p.add_argument("--config-setting", "-C", action="append", default=[], metavar="KEY=VALUE",
                    help="a build setting passed to every wheel build (experiments only: a release passes none)")
-    p.add_argument("--no-install", action="store_true",
-                   help="do not create or complete the tool environment; say what is missing and stop")
     p.add_argument("--no-install-check", action="store_true", help="skip the fresh-venv install of the wheelhouse")
     p.add_argument("--keep-work", action="store_true", help="keep the work folder with every log")
     return p
@@ -76,8 +71,7 @@ class Run:
 def _prepare(args: argparse.Namespace, show: report.Progress, work: Path) -> Run:
     """Variants, cache, tools (before anything needs them), target, environment."""
     chosen = [variants.get(name, source="--variants") for name in args.variants.split(",") if name.strip()]
-    cache_dir = str(cache.cache_root(args.cache_dir).resolve())
-    tools_dir = Path(args.tools_dir).resolve() if args.tools_dir else cache.default_cache_dir() / "tools"
+    cache_dir, tools_dir = tools.locations(args)
     toolenv = tools.ensure(tools_dir, install=not args.no_install, say=show)
     target = pipeline.resolve_target(args.target, tools_dir=Path(cache_dir) / "cross-tools",
                                      python=str(toolenv.python))

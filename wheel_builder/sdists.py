@@ -14,7 +14,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from jemalloc_build import cache, variants
+from jemalloc_build import variants
 from jemalloc_build.source import sha256_of
 
 from . import pipeline, report, tools
@@ -30,11 +30,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=str(ROOT / "dist"), help="output folder (default: dist/)")
     p.add_argument("--variants", default=",".join(v.name for v in variants.VARIANTS),
                    help="comma-separated variants (default: all: %(default)s)")
-    p.add_argument("--cache-dir", default="", help="builder cache (default: the user cache folder)")
-    p.add_argument("--tools-dir", default="",
-                   help="where the tool environment lives (default: tools/ in the user cache folder)")
-    p.add_argument("--no-install", action="store_true",
-                   help="do not create or complete the tool environment; say what is missing and stop")
+    tools.add_arguments(p)
     return p
 
 
@@ -68,8 +64,7 @@ def main(argv: list[str]) -> int:
     show = report.Progress(sys.stderr)
     try:
         chosen = [variants.get(name, source="--variants") for name in args.variants.split(",") if name.strip()]
-        cache_dir = str(cache.cache_root(args.cache_dir).resolve())
-        tools_dir = Path(args.tools_dir).resolve() if args.tools_dir else cache.default_cache_dir() / "tools"
+        cache_dir, tools_dir = tools.locations(args)
         made = make(chosen, out=Path(args.out).resolve(), cache_dir=cache_dir, tools_dir=tools_dir,
                     install=not args.no_install, progress=show)
     except BuildError as exc:

@@ -14,9 +14,11 @@ wheel``, ``auditwheel``, ``twine``, zig (``python -m ziglang``) and autoconf
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import logging
+import os
 import subprocess
 import sys
 import venv
@@ -127,3 +129,22 @@ def ensure(tools_dir: Path, *, install: bool, say: Callable[[str], None]) -> Too
         raise MissingToolError(f"tool environment {env.root}: pip could not install the tools"
                                f" ({'; '.join(still) or tail}); check network access to PyPI and retry")
     return env
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every wheel_builder command shares: where the builder cache and the tools live."""
+    parser.add_argument("--cache-dir", default=os.environ.get("JEMALLOC_SYS_CACHE_DIR", ""),
+                        help="builder cache (JEMALLOC_SYS_CACHE_DIR; default: the user cache folder)")
+    parser.add_argument("--tools-dir", default="",
+                        help="where the tool environment lives (default: tools/ in the user cache folder)")
+    parser.add_argument("--no-install", action="store_true",
+                        help="do not create or complete the tool environment; say what is missing and stop")
+
+
+def locations(args: argparse.Namespace) -> tuple[str, Path]:
+    """The builder cache (created, checked writable) and the tool environment's folder, from those options."""
+    from jemalloc_build import cache
+
+    cache_dir = str(cache.cache_root(args.cache_dir).resolve())
+    tools_dir = Path(args.tools_dir).resolve() if args.tools_dir else cache.default_cache_dir() / "tools"
+    return cache_dir, tools_dir
