@@ -112,6 +112,8 @@ def test_base_wheel_holds_exactly_the_checkout_python_sources_and_the_native_par
     assert {n for n in names if n.startswith(info)} >= {f"{info}/{f}" for f in (
         "METADATA", "WHEEL", "RECORD", "licenses/LICENSE", "sboms/jemalloc.cdx.json")}
     assert not any("bin/jeprof" in n for n in names)  # jeprof ships with profiling builds only
+    assert not any("pyframes.so" in n for n in names)  # so does the Python-frames hook library
+    assert "jemalloc_sys_pyframes.pth" in names  # its start-up hook lives in the base (one per environment)
 
 
 @pytest.mark.parametrize("variant", ["stats", "profiling", "debug"])
@@ -124,7 +126,7 @@ def test_companion_holds_the_base_native_payload_under_its_own_package(
     native = {n.removeprefix("jemalloc_sys/") for n in base
               if n.startswith("jemalloc_sys/") and not n.endswith((".py", "py.typed"))}
     if variant in ("profiling", "debug"):
-        native |= {"bin/jeprof", "bin/jeprof-inprocess"}
+        native |= {"bin/jeprof", "bin/jeprof-inprocess", "lib/libjemalloc_sys_pyframes.so"}
     info = f"{package}-5.3.1.0.dist-info"
     expected = {f"{package}/{n}" for n in native} | {f"{package}/__init__.py", f"{package}/py.typed"}
     assert {n for n in names if not n.startswith(info)} == expected
