@@ -167,4 +167,5 @@ def test_older_pythons_profile_with_native_frames_and_say_why(venvs: dict[str, P
     dump, status = _fill(venv, tmp_path, "lg_prof_sample:0")
     assert status["python_frames"] is False
     assert "3.12 and 3.13" in str(status["reason"])
-    assert "bytes_new" in _report(venv, dump)  # the native profile is intact
+    text = _report(venv, dump)
+    assert "bytes_new" in text or "_PyBytes_FromSize" in text  # the native profile is intact (names vary)
