@@ -94,7 +94,7 @@ def _sections(args: argparse.Namespace, house: shipped.Wheelhouse, work: Path) -
     def build() -> str:
         variants = ["base"] if args.quick else list(VARIANTS)
         return build_time.render(build_time.run(variants, Path(args.host_cache_dir).resolve(), work,
-                                                rounds=args.build_rounds, progress=_say))
+                                                rounds=args.build_rounds, progress=_say), house)
 
     return {
         "runtime": lambda: runtime.run_c(inst("base"), inst("profiling"), work, quick=args.quick, rounds=rounds,

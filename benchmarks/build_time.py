@@ -29,8 +29,9 @@ from jemalloc_build import build as build_mod
 from jemalloc_build import cache, configure, malloc_conf, manifest, source, toolchain
 from wheel_builder import tools
 
-from . import hostbuild, measure, report
+from . import hostbuild, measure, report, shipped
 from .paths import ROOT
+from .shipped import Wheelhouse
 
 GOAL = 1.15
 
@@ -51,6 +52,8 @@ class BuildTimes:
     variants: list[str]
     jobs: int
     floors: dict[str, Floor] = field(default_factory=dict)
+    args: dict[str, list[str]] = field(default_factory=dict)
+    """library -> the configure arguments its floor used."""
     cold: list[float] = field(default_factory=list)
     rebuild: list[float] = field(default_factory=list)
     error: str = ""
@@ -90,6 +93,7 @@ def measure_floors(times: BuildTimes, host_cache: Path, work: Path, progress: Ca
             build_env = {**env, "CC": shlex.join(tc.cc), "EXTRA_CFLAGS": "" if "debug" in plan.features else "-g0"}
             progress(f"  floor: {label}: configure + make -j{times.jobs} build_lib_shared (host {tc.cc[0]})")
             floor = times.floors.setdefault(label, Floor(library=label))
+            times.args[label] = list(plan.args)
             floor.configure.append(_run_quiet(["sh", str(tree / "configure"), "--prefix=/usr/local", *plan.args],
                                               objdir, build_env))
             floor.make.append(_run_quiet([tc.make, f"-j{times.jobs}", "build_lib_shared"], objdir, build_env))
@@ -135,7 +139,32 @@ def run(variants: list[str], host_cache: Path, work: Path, *, rounds: int, progr
     return times
 
 
-def render(times: BuildTimes) -> str:
+def shipped_arguments(house: Wheelhouse, variants: list[str]) -> dict[str, list[str]]:
+    """library label (as the floors name them) -> the configure arguments of the shipped library."""
+    found = {}
+    for variant in variants:
+        if variant in house.wheels:
+            record = shipped.record_in_wheel(house.wheels[variant].path, variant)
+            found[f"{variant} inprocess"] = list(record["configure_args"])
+            if "preload" in record:
+                found[f"{variant} preload"] = list(record["preload"]["configure_args"])
+    return found
+
+
+def argument_notes(floor_args: dict[str, list[str]], shipped_args: dict[str, list[str]]) -> list[str]:
+    """Where a floor's configure arguments differ from the shipped library's (the backtrace method may)."""
+    notes = []
+    for label, args in floor_args.items():
+        theirs = shipped_args.get(label)
+        if theirs is None:
+            notes.append(f"- {label}: no shipped library to compare with.")
+        elif args != theirs:
+            notes.append(f"- {label}: floor only {' '.join(a for a in args if a not in theirs) or '-'};"
+                         f" shipped only {' '.join(a for a in theirs if a not in args) or '-'}.")
+    return notes or ["- none: every floor used exactly the shipped library's configure arguments."]
+
+
+def render(times: BuildTimes, house: Wheelhouse) -> str:
     floors = [[f.library, f"{statistics.median(f.configure):.1f}", f"{statistics.median(f.make):.1f}",
                f"{f.seconds:.1f}"] for f in times.floors.values()]
     total = times.floor_sum
@@ -152,7 +181,9 @@ def render(times: BuildTimes) -> str:
              f" timing (untimed). Median of {max(len(times.cold), 1)} round(s).", "",
              report.table(["library", "configure s", "make s", "floor s"], floors), "",
              report.table(["step", "seconds", "vs sum of floors"], steps), "",
-             *report.goals([("cold main command / sum of floors", cold, total, GOAL, True)])]
+             *report.goals([("cold main command / sum of floors", cold, total, GOAL, True)]), "",
+             "Configure arguments of the floors that differ from the shipped libraries':", "",
+             *argument_notes(times.args, shipped_arguments(house, times.variants))]
     if times.error:
         lines += ["", f"Failed: {times.error}"]
     return "\n".join(lines) + "\n"

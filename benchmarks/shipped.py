@@ -15,6 +15,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,6 +113,13 @@ class Installed:
 
 def package_name(variant: str) -> str:
     return "jemalloc_sys" if variant == "base" else f"jemalloc_sys_{variant}"
+
+
+def record_in_wheel(wheel: Path, variant: str) -> dict[str, Any]:
+    """The build record inside a wheel, read without installing it (the in-process library's, with ``preload``)."""
+    with zipfile.ZipFile(wheel) as zf:
+        record: dict[str, Any] = json.loads(zf.read(f"{package_name(variant)}/_build_record.json"))
+    return record
 
 
 _INSTALLED: dict[tuple[Path, str], Installed] = {}

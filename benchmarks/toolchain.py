@@ -56,10 +56,12 @@ def explain(shipped: Installed, host: HostBuild, builder_caches: Iterable[Path])
     """Compiler, configure CFLAGS and backend flags of both builds of each library, as a table."""
     caches = list(builder_caches)
     rows = []
+    same = []
     for flavour in ("inprocess", "preload"):
         # The package's record is the in-process library's; its "preload" part overrides what differs.
         record = shipped.record if flavour == "inprocess" else {**shipped.record, **shipped.record["preload"]}
         entry = compilers.find_entry(caches, flavour, record["configure_args"], record["compiler"]["cc"])
+        same.append(f"{flavour}: " + arguments_differ(record["configure_args"], host.record(flavour)["configure_args"]))
         for who, f in ((f"{flavour}, shipped", compilers.facts(record, entry)),
                        (f"{flavour}, host gcc", compilers.facts(host.record(flavour), host.entry(flavour)))):
             rows.append([who, f.compiler, f"`{f.configure_cflags}`" if f.configure_cflags else "(cache entry not here)",
@@ -67,4 +69,14 @@ def explain(shipped: Installed, host: HostBuild, builder_caches: Iterable[Path])
     return "\n".join([
         "What each build's compiler received (build record; `CONFIGURE_CFLAGS` from the builder cache entry's"
         " `configure.log`; the backend's speed-relevant flags from `cc <CONFIGURE_CFLAGS> -###`):", "",
-        report.table(["library", "compiler", "jemalloc's CONFIGURE_CFLAGS", "backend receives"], rows), ""])
+        report.table(["library", "compiler", "jemalloc's CONFIGURE_CFLAGS", "backend receives"], rows), "",
+        f"Configure arguments, shipped against host gcc: {'; '.join(same)}.", ""])
+
+
+def arguments_differ(shipped: list[str], host: list[str]) -> str:
+    """``identical``, or which configure arguments only one of the two builds had."""
+    only_shipped = [a for a in shipped if a not in host]
+    only_host = [a for a in host if a not in shipped]
+    if not only_shipped and not only_host:
+        return "identical"
+    return f"only shipped {' '.join(only_shipped) or '-'}, only host gcc {' '.join(only_host) or '-'}"

@@ -181,3 +181,16 @@ def test_importtime_reads_the_cumulative_column_of_the_module() -> None:
     assert footprint.importtime_ms(stderr, "jemalloc_sys") == 1.234
     with pytest.raises(RuntimeError):
         footprint.importtime_ms(stderr, "numpy")
+
+
+def test_configure_argument_differences_are_named_not_just_flagged() -> None:
+    from benchmarks import build_time, toolchain
+
+    assert toolchain.arguments_differ(["--a", "--b"], ["--b", "--a"]) == "identical"
+    assert toolchain.arguments_differ(["--a", "--x"], ["--a", "--y"]) == "only shipped --x, only host gcc --y"
+    notes = build_time.argument_notes({"base inprocess": ["--a"], "profiling preload": ["--a", "--enable-prof-libgcc"],
+                                       "debug preload": ["--a"]},
+                                      {"base inprocess": ["--a"], "profiling preload": ["--a", "--enable-prof-frameptr"]})
+    assert notes == ["- profiling preload: floor only --enable-prof-libgcc; shipped only --enable-prof-frameptr.",
+                     "- debug preload: no shipped library to compare with."]
+    assert build_time.argument_notes({"base inprocess": ["--a"]}, {"base inprocess": ["--a"]})[0].startswith("- none")
