@@ -233,17 +233,17 @@ def render(results: dict[str, dict[str, Outcome]], p: Plan, preset_line: str) ->
                 rows.append([name, f"fails: {o.error[:80]}", "", ""])
                 continue
             errors = sum(s.errors for s in o.samples)
-            rps = f"{o.median('rps'):.0f} ({report.ratio(o.median('rps'), glibc.median('rps'))})"
-            if errors:
-                rps += f", {errors} failed requests"
-            cells = [rps]
-            for attr in ("pss_load_kb", "pss_idle_kb"):
+            cells = []
+            for attr, show in (("rps", f"{o.median('rps'):.0f}"), ("pss_load_kb", _mb(o.median("pss_load_kb"))),
+                               ("pss_idle_kb", _mb(o.median("pss_idle_kb")))):
                 value = o.median(attr)
-                cells.append(f"{_mb(value)} ({report.ratio(value, glibc.median(attr))} glibc,"
+                cells.append(f"{show} ({report.ratio(value, glibc.median(attr))} glibc,"
                              f" {report.ratio(value, jem.median(attr))} jemalloc defaults)")
+            if errors:
+                cells[0] += f", {errors} failed requests"
             rows.append([name, *cells])
         lines += [f"#### {wc} workers" + (" (4 threads each)" if wc == "gthread" else ""), "",
-                  report.table(["configuration", "requests/s (vs glibc)", "workers' PSS MB at the end of the load",
+                  report.table(["configuration", "requests/s", "workers' PSS MB at the end of the load",
                                 f"workers' PSS MB after {p.idle:.0f} s idle"], rows), ""]
         lines += ["Where jemalloc loses to glibc here:", "", *losses(by_config, p), ""]
         preset = by_config[PRESET]
