@@ -76,6 +76,8 @@ def plan(quick: bool) -> Plan:
 @dataclass(frozen=True, kw_only=True)
 class Sample:
     rps: float
+    pss_start_kb: int
+    """Before any request: the interpreter and gunicorn themselves, the floor no allocator goes below."""
     pss_load_kb: int
     pss_idle_kb: int
     workers: int
@@ -159,6 +161,7 @@ def run_one(config: Config, worker_class: str, site: Path, p: Plan, log: Path) -
                                 start_new_session=True, cwd=tempfile.gettempdir())
     try:
         _wait_ready(proc, port)
+        start_kb, _ = pss.workers_pss_kb(proc.pid)
         _load(port, 4 * p.connections, p.connections, client_env)  # warm-up: imports, first allocations
         result = _load(port, p.requests, p.connections, client_env)
         load_kb, workers = pss.workers_pss_kb(proc.pid)
@@ -168,7 +171,7 @@ def run_one(config: Config, worker_class: str, site: Path, p: Plan, log: Path) -
             raise measure.ChildFailed(f"gunicorn exited {proc.returncode} during the run")
     finally:
         _stop(proc)
-    return Sample(rps=result["requests"] / result["seconds"], pss_load_kb=load_kb, pss_idle_kb=idle_kb,
+    return Sample(rps=result["requests"] / result["seconds"], pss_start_kb=start_kb, pss_load_kb=load_kb, pss_idle_kb=idle_kb,
                   workers=workers, errors=int(result["errors"]))
 
 
@@ -230,11 +233,12 @@ def render(results: dict[str, dict[str, Outcome]], p: Plan, preset_line: str) ->
         rows = []
         for name, o in by_config.items():
             if o.error or not o.samples:
-                rows.append([name, f"fails: {o.error[:80]}", "", ""])
+                rows.append([name, f"fails: {o.error[:80]}"])
                 continue
             errors = sum(s.errors for s in o.samples)
             cells = []
-            for attr, show in (("rps", f"{o.median('rps'):.0f}"), ("pss_load_kb", _mb(o.median("pss_load_kb"))),
+            for attr, show in (("rps", f"{o.median('rps'):.0f}"), ("pss_start_kb", _mb(o.median("pss_start_kb"))),
+                               ("pss_load_kb", _mb(o.median("pss_load_kb"))),
                                ("pss_idle_kb", _mb(o.median("pss_idle_kb")))):
                 value = o.median(attr)
                 cells.append(f"{show} ({report.ratio(value, glibc.median(attr))} glibc,"
@@ -243,7 +247,8 @@ def render(results: dict[str, dict[str, Outcome]], p: Plan, preset_line: str) ->
                 cells[0] += f", {errors} failed requests"
             rows.append([name, *cells])
         lines += [f"#### {wc} workers" + (" (4 threads each)" if wc == "gthread" else ""), "",
-                  report.table(["configuration", "requests/s", "workers' PSS MB at the end of the load",
+                  report.table(["configuration", "requests/s", "workers' PSS MB before the load",
+                                "workers' PSS MB at the end of the load",
                                 f"workers' PSS MB after {p.idle:.0f} s idle"], rows), ""]
         lines += ["Where jemalloc loses to glibc here:", "", *losses(by_config, p), ""]
         preset = by_config[PRESET]

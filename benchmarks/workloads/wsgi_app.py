@@ -15,6 +15,7 @@ zeroing strategy instead of its reuse.
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import threading
@@ -23,12 +24,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 CACHE_LIMIT = 1000
-"""Entries before the cache is dropped (about 17 MB per worker at the average entry size)."""
+"""Entries before the cache is dropped (about 34 MB per worker at the average entry size, 4-64 KiB)."""
 IDLE_DROP_SECONDS = 2.0
 """The janitor drops the cache once the worker has served nothing for this long."""
 BUFFER_SIZES = (64, 256, 1024, 4096, 16384, 65536, 262144)
 
 _cache: dict[int, bytes] = {}
+_keys = itertools.count()
 _lock = threading.Lock()
 _last_request = [time.monotonic()]
 _janitor: list[threading.Thread] = []
@@ -60,7 +62,7 @@ def handle(request: dict[str, Any]) -> bytes:
     items = [{"id": i, "name": f"item-{i}-{rng.randrange(1 << 20)}", "tags": [f"t{j}" for j in range(i % 7)],
               "score": rng.random(), "blob": "x" * rng.randrange(16, 2048)} for i in range(rng.randrange(5, 120))]
     with _lock:
-        _cache[rng.randrange(1 << 30)] = b"\x02" * rng.randrange(1024, 32768)
+        _cache[next(_keys)] = b"\x02" * rng.randrange(4096, 65536)  # a new entry per request
         if len(_cache) > CACHE_LIMIT:
             _cache.clear()
     payload = request.get("payload", [])
