@@ -50,10 +50,10 @@ class Member:
 
 
 def libraries_in(wheel: Path) -> list[Member]:
-    """The shared libraries inside a wheel: unpacked and compressed sizes."""
+    """The shared libraries inside a wheel (ELF files; not the ``-l`` linker script): unpacked and compressed sizes."""
     with zipfile.ZipFile(wheel) as zf:
         return [Member(name=i.filename, size=i.file_size, compressed=i.compress_size) for i in zf.infolist()
-                if ".so" in Path(i.filename).name or i.filename.endswith((".dylib", ".dll"))]
+                if ".so" in Path(i.filename).name and zf.read(i.filename)[:4] == b"\x7fELF"]
 
 
 def render(house: Wheelhouse, installed: Installed, rounds: int) -> str:

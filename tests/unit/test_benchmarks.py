@@ -194,3 +194,25 @@ def test_configure_argument_differences_are_named_not_just_flagged() -> None:
     assert notes == ["- profiling preload: floor only --enable-prof-libgcc; shipped only --enable-prof-frameptr.",
                      "- debug preload: no shipped library to compare with."]
     assert build_time.argument_notes({"base inprocess": ["--a"]}, {"base inprocess": ["--a"]})[0].startswith("- none")
+
+
+def test_a_ratio_that_rounds_to_one_is_not_listed_as_a_loss() -> None:
+    def series(cpu: float) -> measure.Series:
+        return measure.Series(runs=[measure.Run(wall=cpu, reported=None, cpu=cpu, max_rss_kb=1024, returncode=0,
+                                                stdout="", stderr="")])
+
+    results = {"c": {"ref": series(1.000), "ours-even": series(1.004), "ours-slower": series(1.02)}}
+    found = report.losses(["ref", "ours-even", "ours-slower"], ["c"], results, dict.fromkeys(results["c"], "ref"),
+                          lambda row: row.startswith("ours"))
+    assert found == ["- ours-slower, c: CPU 1.02x of ref."]
+
+
+def test_wheel_libraries_are_its_elf_files_not_the_linker_script(tmp_path: Path) -> None:
+    import zipfile
+
+    wheel = tmp_path / "w.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("jemalloc_sys/lib/libjemalloc_sys.so", "INPUT(libjemalloc_sys.so.2)\n")
+        zf.writestr("jemalloc_sys/lib/libjemalloc_sys.so.2", b"\x7fELF" + b"\0" * 2044)
+        zf.writestr("jemalloc_sys/__init__.py", "")
+    assert [(m.name, m.size) for m in footprint.libraries_in(wheel)] == [("jemalloc_sys/lib/libjemalloc_sys.so.2", 2048)]
