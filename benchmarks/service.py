@@ -109,11 +109,16 @@ def _command(config: Config, worker_class: str, port: int) -> list[str]:
     return [sys.executable, "-m", "jemalloc_sys.cli", *config.runner, "--", *gunicorn]
 
 
-def _wait_ready(proc: subprocess.Popen[bytes], port: int, timeout: float = 60) -> None:
+def _last_line(log: Path) -> str:
+    lines = log.read_text(errors="replace").strip().splitlines() if log.is_file() else []
+    return lines[-1][-160:] if lines else "(no output)"
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], port: int, log: Path, timeout: float = 60) -> None:
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         if proc.poll() is not None:
-            raise measure.ChildFailed(f"gunicorn exited {proc.returncode} before serving")
+            raise measure.ChildFailed(f"gunicorn exited {proc.returncode} before serving: {_last_line(log)}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 pass
@@ -160,7 +165,7 @@ def run_one(config: Config, worker_class: str, site: Path, p: Plan, log: Path) -
         proc = subprocess.Popen(_command(config, worker_class, port), env=env, stdout=subprocess.DEVNULL, stderr=err,
                                 start_new_session=True, cwd=tempfile.gettempdir())
     try:
-        _wait_ready(proc, port)
+        _wait_ready(proc, port, log)
         start_kb, _ = pss.workers_pss_kb(proc.pid)
         _load(port, 4 * p.connections, p.connections, client_env)  # warm-up: imports, first allocations
         result = _load(port, p.requests, p.connections, client_env)
