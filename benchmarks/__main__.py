@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--build-rounds", type=int, default=1, help="rounds of the build section (default %(default)s)")
     p.add_argument("--threads", type=int, default=4, help="threads for the N-thread cases (default: %(default)s)")
     p.add_argument("--host-cache-dir", default=str(hostbuild.DEFAULT_CACHE),
-                   help="builder cache for the host-gcc builds of the toolchain section (default: %(default)s)")
+                   help="builder cache for the toolchain section's host-gcc and experiment builds (default: %(default)s)")
     p.add_argument("--builder-cache", action="append", default=[], metavar="DIR",
                    help="where the wheel builder's cache is, to read the shipped libraries' configure logs"
                         " (default: $JEMALLOC_SYS_CACHE_DIR, build/test-cache, the user cache folder)")
@@ -101,9 +101,8 @@ def _sections(args: argparse.Namespace, house: shipped.Wheelhouse, work: Path) -
                                          threads=args.threads, progress=_say),
         "python": lambda: runtime.run_python(inst("base"), inst("profiling"), quick=args.quick, rounds=rounds,
                                              threads=args.threads, progress=_say),
-        "toolchain": lambda: toolchain.run(inst("base"), hostbuild.build(Path(args.host_cache_dir).resolve(), "base",
-                                                                         work, _say),
-                                           work, _builder_caches(args.builder_cache), quick=args.quick, rounds=rounds,
+        "toolchain": lambda: toolchain.run(inst("base"), Path(args.host_cache_dir).resolve(), work,
+                                           _builder_caches(args.builder_cache), quick=args.quick, rounds=rounds,
                                            threads=args.threads, progress=_say),
         "tls": lambda: tls.run(inst("base"), work, quick=args.quick, rounds=rounds, progress=_say),
         "service": lambda: service.render(*service.run(inst("base"), work, quick=args.quick, progress=_say)),

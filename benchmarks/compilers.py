@@ -98,6 +98,8 @@ class Facts:
     """The build record's compiler: what it is and its version."""
     configure_cflags: str
     """jemalloc's configure-chosen CFLAGS ('' when the cache entry is not here)."""
+    extra_cflags: str
+    """What the builder (and an experiment) added through EXTRA_CFLAGS, path maps left out."""
     backend: list[str]
     """Speed-relevant flags the backend receives for those CFLAGS ([] when unknown)."""
 
@@ -105,11 +107,14 @@ class Facts:
 def facts(record: dict[str, Any], entry: Path | None) -> Facts:
     compiler = f"{' '.join(record['compiler']['cc'])} ({record['compiler']['version']})"
     if entry is None:
-        return Facts(compiler=compiler, configure_cflags="", backend=[])
+        return Facts(compiler=compiler, configure_cflags="", extra_cflags="", backend=[])
     summary = configure_summary((entry / "configure.log").read_text(encoding="utf-8", errors="replace"))
     cflags = summary.get("CONFIGURE_CFLAGS", "")
-    backend = probe_backend(summary["CC"], cflags) if summary.get("CC") else []
-    return Facts(compiler=compiler, configure_cflags=cflags, backend=backend)
+    extra = " ".join(f for f in shlex.split(summary.get("EXTRA_CFLAGS", "")) if not f.startswith("-ffile-prefix-map="))
+    # make compiles with CONFIGURE_CFLAGS, then SPECIFIED_CFLAGS, then EXTRA_CFLAGS: the last -O or -f wins.
+    everything = " ".join([cflags, summary.get("SPECIFIED_CFLAGS", ""), extra])
+    backend = probe_backend(summary["CC"], everything) if summary.get("CC") else []
+    return Facts(compiler=compiler, configure_cflags=cflags, extra_cflags=extra, backend=backend)
 
 
 def optimization(flags: Iterable[str]) -> str:

@@ -1,9 +1,13 @@
-"""The shipped variant's flags built with this machine's ``cc`` (gcc here): the toolchain comparison's other side.
+"""Libraries built here for comparison with the shipped ones: the host ``cc``'s, and zig experiments.
 
-Built through the one builder (``jemalloc_build``) exactly as a user's
-``pip install`` from the sdist would build it with the host compiler, in a
-cache folder of its own so it never mixes with the release (zig) entries.
-The package's Python part comes from this checkout; only the libraries differ.
+The toolchain section's other side: the shipped variant's flags built with
+this machine's ``cc`` (gcc here), through the one builder (``jemalloc_build``)
+exactly as a user's ``pip install`` from the sdist would build them, in a cache
+folder of its own so they never mix with the release (zig) entries. The same
+folder holds experiments: the release toolchain with one flag added through
+``EXTRA_CFLAGS`` (a builder input, part of its cache key), to find out what a
+difference between the two comes from. The package's Python part comes from
+this checkout; only the libraries differ.
 """
 
 from __future__ import annotations
@@ -52,9 +56,9 @@ def host_environ(cache_dir: Path, variant: str, base: Mapping[str, str] | None =
 
 
 @dataclass(frozen=True, kw_only=True)
-class HostBuild:
+class LocalBuild:
     site: Path
-    """A folder for PYTHONPATH holding ``jemalloc_sys`` with the host-built libraries."""
+    """A folder for PYTHONPATH holding ``jemalloc_sys`` with the libraries built here."""
     results: dict[str, build_mod.BuildResult]
 
     @property
@@ -73,13 +77,27 @@ class HostBuild:
         return self.results[flavour].root
 
 
-def build(cache_dir: Path, variant: str, work: Path, progress: Callable[[str], None]) -> HostBuild:
-    """Build (or reuse from ``cache_dir``) both libraries of ``variant`` with the host cc, as a site folder."""
+def release_experiment_environ(cache_dir: Path, variant: str, extra_cflags: str) -> dict[str, str]:
+    """The release toolchain (zig for manylinux here, from wheel_builder's tool venv) plus ``extra_cflags``."""
+    from jemalloc_build import cross
+    from jemalloc_build.cache import default_cache_dir
+    from wheel_builder import pipeline, tools
+
+    toolenv = tools.ensure(default_cache_dir() / "tools", install=False, say=lambda line: None)
     env = host_environ(cache_dir, variant)
-    progress(f"  host cc: building the {variant} variant's libraries (cached in {cache_dir} after the first run)")
+    target = pipeline.default_target_name()
+    if target != "host":
+        env.update(cross.environment(target, cache_dir / "cross-tools", python=str(toolenv.python)))
+    env["EXTRA_CFLAGS"] = extra_cflags
+    return env
+
+
+def build(env: Mapping[str, str], work: Path, label: str, progress: Callable[[str], None]) -> LocalBuild:
+    """Build (or reuse from the cache ``env`` names) every library of ``env``'s variant, as a site folder."""
+    progress(f"  {label}: building (cached in {env['JEMALLOC_SYS_CACHE_DIR']} after the first run)")
     results = build_mod.build_all(build_mod.settings_for(env), environ=env, report=lambda line: None)
-    site = work / f"host-site-{variant}"
+    site = work / f"site-{label.replace(' ', '-')}"
     shutil.copytree(ROOT / "jemalloc_sys", site / "jemalloc_sys",
                     ignore=shutil.ignore_patterns("__pycache__", "lib", "include", "bin", "_build_record.json"))
     install_into(site / "jemalloc_sys", results)
-    return HostBuild(site=site, results=results)
+    return LocalBuild(site=site, results=results)
