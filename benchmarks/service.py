@@ -76,6 +76,8 @@ def plan(quick: bool) -> Plan:
 @dataclass(frozen=True, kw_only=True)
 class Sample:
     rps: float
+    cpu_ms: float
+    """The workers' CPU time (user + system) per request during the load, in ms: steadier than requests/s."""
     pss_start_kb: int
     """Before any request: the interpreter and gunicorn themselves, the floor no allocator goes below."""
     pss_load_kb: int
@@ -168,7 +170,9 @@ def run_one(config: Config, worker_class: str, site: Path, p: Plan, log: Path) -
         _wait_ready(proc, port, log)
         start_kb, _ = pss.workers_pss_kb(proc.pid)
         _load(port, 4 * p.connections, p.connections, client_env)  # warm-up: imports, first allocations
+        cpu_before = pss.workers_cpu_seconds(proc.pid)
         result = _load(port, p.requests, p.connections, client_env)
+        cpu = pss.workers_cpu_seconds(proc.pid) - cpu_before
         load_kb, workers = pss.workers_pss_kb(proc.pid)
         time.sleep(p.idle)
         idle_kb, _ = pss.workers_pss_kb(proc.pid)
@@ -176,7 +180,8 @@ def run_one(config: Config, worker_class: str, site: Path, p: Plan, log: Path) -
             raise measure.ChildFailed(f"gunicorn exited {proc.returncode} during the run")
     finally:
         _stop(proc)
-    return Sample(rps=result["requests"] / result["seconds"], pss_start_kb=start_kb, pss_load_kb=load_kb, pss_idle_kb=idle_kb,
+    return Sample(rps=result["requests"] / result["seconds"], cpu_ms=1000 * cpu / max(result["requests"], 1),
+                  pss_start_kb=start_kb, pss_load_kb=load_kb, pss_idle_kb=idle_kb,
                   workers=workers, errors=int(result["errors"]))
 
 
@@ -217,6 +222,9 @@ def losses(by_config: dict[str, Outcome], p: Plan) -> list[str]:
             continue
         if o.median("rps") < glibc.median("rps"):
             found.append(f"- {name}: {report.ratio(o.median('rps'), glibc.median('rps'))} glibc's requests/s.")
+        if o.median("cpu_ms") > 1.005 * glibc.median("cpu_ms"):
+            found.append(f"- {name}: {report.ratio(o.median('cpu_ms'), glibc.median('cpu_ms'))} glibc's CPU time per"
+                         " request.")
         for attr, when in (("pss_load_kb", "at the end of the load"), ("pss_idle_kb", f"after {p.idle:.0f} s idle")):
             if o.median(attr) > glibc.median(attr):
                 found.append(f"- {name}: PSS {when} {_mb(o.median(attr))} MB against glibc's"
@@ -230,7 +238,9 @@ def render(results: dict[str, dict[str, Outcome]], p: Plan, preset_line: str) ->
              " of 64 B-256 KiB, a per-worker cache that grows, is dropped when full and when idle);"
              f" `benchmarks/workloads/loadgen.py` sends {p.requests} requests over {p.connections} connections"
              f" on 127.0.0.1, then the server idles {p.idle:.0f} s. Median of {p.rounds} interleaved round(s)."
-             " Memory is the sum of the workers' PSS (`/proc/PID/smaps_rollup`), not RSS.", ""]
+             " Memory is the sum of the workers' PSS (`/proc/PID/smaps_rollup`), not RSS. Requests/s is wall-clock"
+             " throughput, which a busy machine moves a lot; the workers' CPU time per request is its steadier"
+             " companion.", ""]
     if preset_line:
         lines += [f"The preset, as the runner printed it: `{preset_line}`", ""]
     for wc, by_config in results.items():
@@ -242,7 +252,8 @@ def render(results: dict[str, dict[str, Outcome]], p: Plan, preset_line: str) ->
                 continue
             errors = sum(s.errors for s in o.samples)
             cells = []
-            for attr, show in (("rps", f"{o.median('rps'):.0f}"), ("pss_start_kb", _mb(o.median("pss_start_kb"))),
+            for attr, show in (("rps", f"{o.median('rps'):.0f}"), ("cpu_ms", f"{o.median('cpu_ms'):.2f}"),
+                               ("pss_start_kb", _mb(o.median("pss_start_kb"))),
                                ("pss_load_kb", _mb(o.median("pss_load_kb"))),
                                ("pss_idle_kb", _mb(o.median("pss_idle_kb")))):
                 value = o.median(attr)
@@ -252,7 +263,7 @@ def render(results: dict[str, dict[str, Outcome]], p: Plan, preset_line: str) ->
                 cells[0] += f", {errors} failed requests"
             rows.append([name, *cells])
         lines += [f"#### {wc} workers" + (" (4 threads each)" if wc == "gthread" else ""), "",
-                  report.table(["configuration", "requests/s", "workers' PSS MB before the load",
+                  report.table(["configuration", "requests/s", "workers' CPU ms per request", "workers' PSS MB before the load",
                                 "workers' PSS MB at the end of the load",
                                 f"workers' PSS MB after {p.idle:.0f} s idle"], rows), ""]
         lines += ["Where jemalloc loses to glibc here:", "", *losses(by_config, p), ""]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import pytest
@@ -36,14 +37,17 @@ def fake_proc(root: Path, processes: dict[int, tuple[str, int, int]]) -> Path:
     for pid, (comm, parent, pss_kb) in processes.items():
         folder = root / str(pid)
         folder.mkdir(parents=True)
-        (folder / "stat").write_text(f"{pid} ({comm}) S {parent} {pid} {pid} 0 -1 4194560 0 0\n")
+        # state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime ...
+        (folder / "stat").write_text(f"{pid} ({comm}) S {parent} {pid} {pid} 0 -1 4194560 10 0 0 0 {pid} 7 0 0 20\n")
         (folder / "smaps_rollup").write_text(ROLLUP.replace("31877", str(pss_kb)))
     (root / "self").mkdir()  # not a process folder: skipped
     return root
 
 
-def test_parent_from_stat_when_the_command_name_has_spaces_and_parentheses() -> None:
-    assert pss.parent_of("4242 (gunicorn: worker (app)) S 4100 4100 4100 0 -1 0\n") == 4100
+def test_parent_and_cpu_from_stat_when_the_command_name_has_spaces_and_parentheses() -> None:
+    stat = "4242 (gunicorn: worker (app)) S 4100 4100 4100 0 -1 4194560 10 0 0 0 250 31 0 0 20 0 3\n"
+    assert pss.parent_of(stat) == 4100
+    assert pss.cpu_ticks(stat) == 281
 
 
 def test_workers_pss_is_the_sum_over_the_masters_children_only(tmp_path: Path) -> None:
@@ -52,6 +56,8 @@ def test_workers_pss_is_the_sum_over_the_masters_children_only(tmp_path: Path) -
                                 201: ("child of another", 200, 4000)})
     assert pss.children(100, proc) == [101, 102]
     assert pss.workers_pss_kb(100, proc) == (3000, 2)
+    ticks = os.sysconf("SC_CLK_TCK")
+    assert pss.workers_cpu_seconds(100, proc) == pytest.approx((101 + 7 + 102 + 7) / ticks)
 
 
 def test_ratio_and_goal_verdicts() -> None:
