@@ -16,6 +16,9 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,13 +95,20 @@ class Series:
         return statistics.median(r.max_rss_kb for r in self.runs) / 1024
 
 
+def rotated(items: Sequence[T], r: int) -> list[T]:
+    """``items`` starting at position ``r`` (mod its length): round ``r``'s order, so no contender always goes first."""
+    if not items:
+        return []
+    k = r % len(items)
+    return [*items[k:], *items[:k]]
+
+
 def interleaved(contenders: Sequence[str], rounds: int, one: Callable[[str], Run],
                 progress: Callable[[str], None]) -> dict[str, Series]:
     """``rounds`` rounds; each runs every contender once, in an order rotated per round."""
     results = {name: Series() for name in contenders}
     for r in range(rounds):
-        order = list(contenders[r % len(contenders):]) + list(contenders[:r % len(contenders)])
-        for name in order:
+        for name in rotated(contenders, r):
             series = results[name]
             if series.error:
                 continue
@@ -109,6 +119,3 @@ def interleaved(contenders: Sequence[str], rounds: int, one: Callable[[str], Run
                 progress(f"    {name}: {exc}")
     return results
 
-
-def ratio(value: float, base: float) -> str:
-    return f"{value / base:.2f}x" if base > 0 else "n/a"

@@ -1,76 +1,98 @@
-"""Markdown for the README's performance section, from the measured results."""
+"""Markdown pieces every section uses: tables, ratios, goal verdicts. Pure functions (unit-tested).
+
+Each section renders its own table with these; nothing here knows a section.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 
-from .build_time import BuildTimes
-from .footprint import Size
-from .measure import ratio
-from .runtime import Table
-from .service import Trace
+from . import measure
+
+NOT_APPLICABLE = "n/a"
+"""A :class:`measure.Series` error starting with this is a cell that does not apply, not a failure."""
+
+Goal = tuple[str, float, float, float, bool]
+"""(label, value, reference, limit, at_most): ``value / reference`` must be <= limit (at_most) or >= limit."""
 
 
-def table(t: Table, note: str = "") -> str:
-    lines = [f"#### {t.title}", ""]
-    if note:
-        lines += [note, ""]
-    lines.append("| allocator | " + " | ".join(f"{c}: CPU s (ratio) / peak RSS MB" for c in t.cases) + " |")
-    lines.append("| --- | " + " | ".join("---" for _ in t.cases) + " |")
-    for row in t.rows:
-        cells = []
-        for case in t.cases:
-            s, base = t.results[case][row], t.results[case][t.baseline]
-            if s.error or not s.runs:
+def ratio(value: float, base: float) -> str:
+    """``value / base`` as ``0.87x``; ``n/a`` when either side was not measured."""
+    if math.isnan(value) or math.isnan(base) or base <= 0:
+        return "n/a"
+    return f"{value / base:.2f}x"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A markdown table; short rows are padded, pipes in cells escaped."""
+    def line(cells: Sequence[str]) -> str:
+        padded = [*cells, *[""] * (len(header) - len(cells))]
+        return "| " + " | ".join(c.replace("|", "\\|") for c in padded) + " |"
+
+    return "\n".join([line(header), "| " + " | ".join("---" for _ in header) + " |", *map(line, rows)])
+
+
+def verdict(value: float, reference: float, limit: float, at_most: bool) -> str:
+    """``met`` / ``NOT met`` / ``not measured`` for one ratio goal."""
+    if math.isnan(value) or math.isnan(reference) or reference <= 0:
+        return "not measured"
+    r = value / reference
+    return "met" if (r <= limit if at_most else r >= limit) else "NOT met"
+
+
+def goals(items: Sequence[Goal]) -> list[str]:
+    """One bullet per goal: the ratio measured, the goal, and whether it was met."""
+    lines = []
+    for label, value, reference, limit, at_most in items:
+        lines.append(f"- Goal {label} {'<=' if at_most else '>='} {limit:.2f}: {ratio(value, reference)},"
+                     f" {verdict(value, reference, limit, at_most)}.")
+    return lines
+
+
+def losses(rows: Sequence[str], cases: Sequence[str], results: dict[str, dict[str, measure.Series]],
+           baseline: dict[str, str], ours: Callable[[str], bool]) -> list[str]:
+    """Bullets for every cell where one of ``ours`` rows uses more CPU than its baseline (1.01x and up, as printed),
+    or 5 % more peak RSS."""
+    found = []
+    for row in rows:
+        if not ours(row) or baseline[row] == row:
+            continue
+        for case in cases:
+            s, b = results[case][row], results[case][baseline[row]]
+            if s.error or b.error or not s.runs or not b.runs:
+                continue
+            if s.cpu > 1.005 * b.cpu:  # a loss that rounds to 1.00x is not one
+                found.append(f"- {row}, {case}: CPU {ratio(s.cpu, b.cpu)} of {baseline[row]}.")
+            if s.rss_mb > 1.05 * b.rss_mb:
+                found.append(f"- {row}, {case}: peak RSS {s.rss_mb:.1f} MB against {b.rss_mb:.1f} MB.")
+    return found or ["- nowhere in this table."]
+
+
+def runs_table(title: str, note: str, rows: Sequence[str], cases: Sequence[str],
+               results: dict[str, dict[str, measure.Series]], baseline: dict[str, str],
+               loss_heading: str = "", ours: Callable[[str], bool] = lambda row: False) -> str:
+    """CPU seconds (ratio to the row's baseline) / peak RSS per case: the runtime, toolchain and TLS tables.
+
+    ``baseline`` maps each row to the row its ratio is taken against. With
+    ``loss_heading``, the cells where an ``ours`` row loses to its baseline follow the table.
+    """
+    body = []
+    for row in rows:
+        cells = [row]
+        for case in cases:
+            s, base = results[case][row], results[case][baseline[row]]
+            if s.error.startswith(NOT_APPLICABLE):
+                cells.append(s.error)
+            elif s.error or not s.runs:
                 cells.append(f"fails: {s.error.rpartition(': ')[2][:60]}")
             elif base.error or not base.runs:
                 cells.append(f"{s.cpu:.3f} / {s.rss_mb:.1f}")
             else:
                 cells.append(f"{s.cpu:.3f} ({ratio(s.cpu, base.cpu)}) / {s.rss_mb:.1f}")
-        lines.append(f"| {row} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def service(traces: list[Trace], busy: float, idle: float) -> str:
-    marks = [busy / 2, busy, busy + idle / 2, busy + idle - 0.5]
-    head = " | ".join(f"RSS MB at {m:.0f}s" for m in marks)
-    lines = ["#### Service-like workload: RSS over time", "",
-             f"16 threads, PYTHONMALLOC=malloc; busy {busy:.0f}s (requests with short-lived 64 B-64 KiB buffers and a"
-             f" shared cache of 1-256 KiB entries), then the cache is dropped and the process idles {idle:.0f}s.", "",
-             f"| allocator | requests served | {head} | peak RSS MB |", "| --- | --- | " + " | ".join("---" for _ in marks)
-             + " | --- |"]
-    for t in traces:
-        if t.error:
-            lines.append(f"| {t.name} | fails: {t.error[:60]} |" + " |" * (len(marks) + 1))
-            continue
-        cells = " | ".join("-" if math.isnan(t.at(m)) else f"{t.at(m):.0f}" for m in marks)
-        lines.append(f"| {t.name} | {t.requests} | {cells} | {t.max_rss_mb:.0f} |")
-    return "\n".join(lines) + "\n"
-
-
-def build(b: BuildTimes) -> str:
-    floor = b.floor_median
-    return "\n".join([
-        "#### Build time (base variant, host toolchain)", "",
-        "| step | seconds | vs floor |", "| --- | --- | --- |",
-        f"| floor: configure + make -j{b.jobs} build_lib_shared of both shipped libraries"
-        f" (median of {len(b.floor)}: {', '.join(f'{x:.1f}' for x in b.floor)}) | {floor:.1f} | 1.00x |",
-        f"| sdist -> repaired wheel (pip wheel + auditwheel repair, empty cache) | {b.wheel:.1f} | {ratio(b.wheel, floor)} |",
-        f"| rebuild of the unchanged configuration (pip wheel + repair, cache filled) | {b.rebuild:.1f}"
-        f" | {ratio(b.rebuild, floor)} |",
-        f"| (making the sdist, for reference) | {b.sdist:.1f} | |",
-    ]) + "\n"
-
-
-def footprint(import_ms: float, load_ms: float, sizes: list[Size], wheel_kb: float | None) -> str:
-    lines = ["#### Import cost and sizes", "",
-             f"`import jemalloc_sys`: {import_ms:.1f} ms (median of `python -X importtime`'s cumulative time,"
-             " fresh interpreters, .pyc present);"
-             f" the following `jemalloc_sys.load()` (dlopen of the library): {load_ms:.2f} ms.", "",
-             "| variant | in-process library KB | preload library KB | package zipped (deflate) KB |",
-             "| --- | --- | --- | --- |"]
-    for s in sizes:
-        lines.append(f"| {s.variant} | {s.inprocess_kb:.0f} | {s.preload_kb:.0f} | {s.package_deflated_kb:.0f} |")
-    if wheel_kb is not None:
-        lines += ["", f"The base wheel built by the build-time benchmark (host toolchain, repaired): {wheel_kb:.0f} KB."]
-    return "\n".join(lines) + "\n"
+        body.append(cells)
+    header = ["contender", *[f"{c}: CPU s (ratio) / peak RSS MB" for c in cases]]
+    lines = [f"### {title}", "", note, "", table(header, body), ""]
+    if loss_heading:
+        lines += [loss_heading, "", *losses(rows, cases, results, baseline, ours), ""]
+    return "\n".join(lines)

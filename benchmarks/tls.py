@@ -1,59 +1,90 @@
-"""The TLS experiment: what the dlopen-safe library costs, and what wins it back.
+"""Issue 14: an extension's allocation loop under the runner, against the initial-exec preload reference.
 
-jemalloc keeps its per-thread cache in TLS. The in-process library is
-dlopen'ed after start-up, so it is built with global-dynamic TLS (every access
-may call ``__tls_get_addr``); initial-exec TLS is faster but needs room in the
-static TLS block, which glibc only grants a dlopen'ed library when the process
-was started with a larger ``glibc.rtld.optional_static_tls`` (REFERENCE.md §2).
-Every contender here is the same prefixed library reached through dlopen/dlsym,
-except the preloaded reference.
+jemalloc keeps its per-thread cache in TLS. The in-process library is built with
+global-dynamic TLS (it must be dlopen-able; every TLS access may call
+``__tls_get_addr``); the preload library with initial-exec TLS, which is faster.
+The preload library now also answers as the in-process library (soname
+``libjemalloc_sys.so.2`` and the ``_rjem_*`` names, ``jemalloc_build/csrc/
+prefixed_aliases.c``), so under ``jemalloc-sys run`` an extension linked against
+the package binds to it by soname and gets initial-exec speed.
+
+The "extension" is ``c/alloc_bench.c`` built with direct ``_rjem_malloc``/
+``_rjem_free`` calls and linked ``-ljemalloc_sys`` against the base wheel's
+package (DT_NEEDED, no rpath). The reference is the same loop calling
+``malloc``/``free`` with the preload library LD_PRELOAD'ed. Each run prints which
+object served its malloc (dladdr), and a row whose loop was not served by the
+library it names fails instead of reporting a wrong number.
 """
 
 from __future__ import annotations
 
-import functools
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
-from . import libraries, measure, sites
-from .libraries import compile_c
-from .runtime import Case, Table, _run_with
+from . import measure, programs, report, sites
+from .runtime import Case
+from .shipped import Installed
 
-TUNABLE = "glibc.rtld.optional_static_tls=4096"
-IE_TUNED = f"initial-exec, dlopen'ed, GLIBC_TUNABLES={TUNABLE}"
-IE_PLAIN = "initial-exec, dlopen'ed, no tunable"
-GD = "global-dynamic (shipped in-process build)"
-GD_GNU2 = "global-dynamic + -mtls-dialect=gnu2"
-PRELOADED = "initial-exec, LD_PRELOAD'ed (preload build, reference)"
+REFERENCE = "reference: `malloc`/`free`, preload library LD_PRELOAD'ed (initial-exec TLS)"
+UNDER_RUNNER = "extension loop under `jemalloc-sys run` (binds to the preload library by soname)"
+NO_RUNNER = "extension loop without the runner (in-process library, global-dynamic TLS; LD_LIBRARY_PATH)"
+DLOPEN = "in-process library via dlopen/dlsym, as `jemalloc_sys.load()` (global-dynamic TLS)"
+GOAL = 1.03
+
+_ALLOCATOR = re.compile(r"^allocator=(.*)$", re.MULTILINE)
 
 
-def run(cache_dir: Path, work: Path, *, quick: bool, rounds: int, progress: Callable[[str], None]) -> Table:
-    exe = compile_c("alloc_bench", work)
-    base = sites.clean_env(dict(os.environ))
-    progress("  TLS: building the initial-exec and gnu2 variants of the in-process library (cached after the first run)")
-    ie = libraries.ours(cache_dir, features="-disable_initial_exec_tls").library
-    gd = libraries.ours(cache_dir).library
-    gnu2 = libraries.ours(cache_dir, extra_cflags="-mtls-dialect=gnu2").library
-    pre = libraries.ours(cache_dir, flavour="preload").library
-
-    def dl(lib: Path, **extra: str) -> dict[str, str]:
-        return {**base, "BENCH_LIB": str(lib), "BENCH_PREFIX": "_rjem_", **extra}
-
-    envs = {
-        IE_TUNED: dl(ie, GLIBC_TUNABLES=TUNABLE),
-        GD: dl(gd),
-        GD_GNU2: dl(gnu2),
-        IE_PLAIN: dl(ie),
-        PRELOADED: {**base, "LD_PRELOAD": str(pre)},
-    }
+def cases(quick: bool) -> list[Case]:
     scale = 4 if quick else 1
-    cases = [Case(name="1 thread, 16-256 B", args=("1", str(20_000_000 // scale), "16", "256", "1000")),
-             Case(name="2 threads, 16 B-32 KiB", args=("2", str(2_000_000 // scale), "16", "32768", "20000"))]
+    return [Case(name="1 thread, 16-256 B", args=("1", str(20_000_000 // scale), "16", "256", "1000")),
+            Case(name="2 threads, 16 B-32 KiB", args=("2", str(2_000_000 // scale), "16", "32768", "20000"))]
+
+
+def served_by(stdout: str) -> str:
+    """The ``allocator=`` line of a run: the file of the object whose malloc the loop called."""
+    match = _ALLOCATOR.search(stdout)
+    return match.group(1).strip() if match else ""
+
+
+def _checked(cmd: list[str], env: dict[str, str], expect: Path) -> measure.Run:
+    result = measure.run(cmd, env=env)
+    got = served_by(result.stdout)
+    if not got or os.path.realpath(got) != os.path.realpath(expect):
+        raise measure.ChildFailed(f"served by {got or '?'}, not {expect.name}")
+    return result
+
+
+def run(installed: Installed, work: Path, *, quick: bool, rounds: int, progress: Callable[[str], None]) -> str:
+    base = sites.clean_env(os.environ)
+    runner = sites.preload_env(installed.site, base)
+    direct = programs.direct(work)
+    ext = programs.extension(work, installed.base_lib_dir)
+    pointers = programs.through_pointers(work)
+    pre, inproc = installed.preload, installed.inprocess
+    rows: dict[str, tuple[Path, dict[str, str], Path]] = {
+        REFERENCE: (direct, runner, pre),
+        UNDER_RUNNER: (ext, runner, pre),
+        NO_RUNNER: (ext, {**base, "LD_LIBRARY_PATH": str(installed.base_lib_dir)}, inproc),
+        DLOPEN: (pointers, {**base, "BENCH_LIB": str(inproc), "BENCH_PREFIX": "_rjem_"}, inproc),
+    }
     results: dict[str, dict[str, measure.Series]] = {}
-    for case in cases:
+    for case in cases(quick):
         progress(f"  TLS: {case.name}")
-        results[case.name] = measure.interleaved(
-            list(envs), rounds, functools.partial(_run_with, [str(exe), *case.args], envs), progress)
-    return Table(title="TLS models of the in-process library", rows=list(envs), cases=[c.name for c in cases],
-                 results=results, baseline=IE_TUNED)
+
+        def one(name: str, case: Case = case) -> measure.Run:
+            exe, env, expect = rows[name]
+            return _checked([str(exe), *case.args], env, expect)
+
+        results[case.name] = measure.interleaved(list(rows), rounds, one, progress)
+    names = [c.name for c in cases(quick)]
+    table = report.runs_table(
+        "TLS: an extension's allocation loop", f"Base wheel. Median of {rounds} interleaved rounds; ratio to the"
+        " initial-exec reference. Every row checks (dladdr) that the library it names served its loop.",
+        list(rows), names, results, dict.fromkeys(rows, REFERENCE))
+    goal_lines = report.goals([(f"under the runner / reference, {n}", results[n][UNDER_RUNNER].cpu
+                                if results[n][UNDER_RUNNER].runs else float("nan"),
+                                results[n][REFERENCE].cpu if results[n][REFERENCE].runs else float("nan"), GOAL, True)
+                               for n in names])
+    return table + "\n" + "\n".join(goal_lines) + "\n"

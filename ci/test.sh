@@ -20,6 +20,6 @@ if ((${#missing[@]})); then
 fi
 
 python3 -m pip install -q -r ci/requirements-test.txt 2>&1 | grep -v -e "Running pip as the 'root' user" -e "dependency conflicts" -e "requires docutils" || true
-python3 -m ruff check jemalloc_sys jemalloc_build _backend wheel_builder tests
+python3 -m ruff check jemalloc_sys jemalloc_build _backend wheel_builder benchmarks tests
 python3 -m mypy
 exec python3 -m pytest "$@"

@@ -4,15 +4,21 @@
  *
  * Usage: alloc_bench THREADS OPS_PER_THREAD MIN_SIZE MAX_SIZE WORKING_SET
  *
- * The allocator is either whatever malloc the process has (the system's, or an
- * LD_PRELOAD'ed one), or, when BENCH_LIB is set, a library dlopen'ed after
- * start-up whose functions are BENCH_PREFIX + "malloc"/"free" -- the way
- * Python loads jemalloc_sys in-process. Calls always go through function
- * pointers so every mode pays the same call cost.
+ * Three builds of this one file (benchmarks/programs.py):
+ *  - default: the allocator is whatever malloc the process has (the system's, or
+ *    an LD_PRELOAD'ed one), or, when BENCH_LIB is set, a library dlopen'ed after
+ *    start-up whose functions are BENCH_PREFIX + "malloc"/"free" -- the way
+ *    Python loads jemalloc_sys in-process. Calls go through function pointers.
+ *  - -DBENCH_DIRECT: direct calls to malloc/free (through the PLT, like any
+ *    program): the initial-exec reference under LD_PRELOAD.
+ *  - -DBENCH_DIRECT -DBENCH_RJEM, linked with -ljemalloc_sys: direct calls to
+ *    _rjem_malloc/_rjem_free, as a C extension linked against the package does.
  *
- * Prints "seconds=<wall time of the timed loop>" and "peak_rss_kb=<VmHWM>": the
- * process's own high-water mark (a parent's wait4 ru_maxrss would include the
- * launcher's RSS, which Linux carries across fork and exec).
+ * Prints "seconds=<wall time of the timed loop>", "peak_rss_kb=<VmHWM>" (the
+ * process's own high-water mark: a parent's wait4 ru_maxrss would include the
+ * launcher's RSS, which Linux carries across fork and exec) and
+ * "allocator=<file>": the object whose malloc the loop called (dladdr), so the
+ * harness can check which library really served it.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -26,8 +32,18 @@
 typedef void *(*malloc_fn)(size_t);
 typedef void (*free_fn)(void *);
 
+#if defined(BENCH_RJEM)
+void *_rjem_malloc(size_t size);
+void _rjem_free(void *ptr);
+#define do_malloc _rjem_malloc
+#define do_free _rjem_free
+#elif defined(BENCH_DIRECT)
+#define do_malloc malloc
+#define do_free free
+#else
 static malloc_fn do_malloc = malloc;
 static free_fn do_free = free;
+#endif
 static long ops, min_size, max_size, working_set;
 
 static uint64_t next_random(uint64_t *state) { /* xorshift64*: cheap and allocation-free */
@@ -70,6 +86,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "alloc_bench: every argument must be positive and MIN_SIZE <= MAX_SIZE\n");
         return 2;
     }
+#ifndef BENCH_DIRECT
     const char *lib = getenv("BENCH_LIB");
     if (lib != NULL && *lib) {
         void *handle = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
@@ -82,6 +99,10 @@ int main(int argc, char **argv) {
         do_free = (free_fn)dlsym(handle, name);
         if (do_malloc == NULL || do_free == NULL) { fprintf(stderr, "alloc_bench: no %smalloc/free in %s\n", prefix, lib); return 3; }
     }
+#endif
+    Dl_info info;
+    malloc_fn called = do_malloc;
+    printf("allocator=%s\n", dladdr((void *)called, &info) != 0 && info.dli_fname != NULL ? info.dli_fname : "?");
     pthread_t *tids = calloc((size_t)threads, sizeof *tids);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -1,0 +1,10 @@
+"""Where the checkout is: the benchmarks import its builder (``jemalloc_build``) and run its ``wheel_builder``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
