@@ -36,6 +36,8 @@ from jemalloc_build.setuptools_ext import install_into  # noqa: E402
 from wheel_builder.pipeline import default_target_name  # noqa: E402
 
 TARBALL_NAME = "jemalloc_5.3.1.orig.tar.gz"
+PROGRAMS = ROOT / "tests" / "programs"
+"""Child programs the tests run: real files, so ruff and mypy check them."""
 CACHE_DIR = Path(os.environ.get("JEMALLOC_SYS_TEST_CACHE", ROOT / "build" / "test-cache"))
 RELEASE_TARGET = default_target_name()
 """The target ``python -m wheel_builder`` builds by default here: what the suite's builds use."""

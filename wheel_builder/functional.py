@@ -19,7 +19,7 @@ The probe is compiled for the wheel's platform (the host compiler, or zig for cr
 targets) and run natively or under the target's emulator (qemu-user, wine); checks
 that cannot run there are reported as skipped with the reason. This module needs only
 the standard library and :mod:`jemalloc_sys.prof`, so cibuildwheel's test command
-(``tests/wheel_smoke.py``) runs the same checks on CI.
+(``tests/programs/wheel_smoke.py``) runs the same checks on CI.
 """
 
 from __future__ import annotations

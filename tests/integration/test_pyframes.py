@@ -20,12 +20,12 @@ import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Wheelhouse, shipped_wheel
+from conftest import PROGRAMS, Wheelhouse, shipped_wheel
 
 pytestmark = [pytest.mark.build, pytest.mark.slow,
               pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Python frames are Linux-only")]
 
-PROGRAMS = ROOT / "tests" / "programs"
+
 FILL = PROGRAMS / "fill.py"
 WITH_FRAMES = ("3.12", "3.13")
 

@@ -19,13 +19,13 @@ import venv
 from pathlib import Path
 
 import pytest
-from conftest import CACHE_DIR, ROOT
+from conftest import CACHE_DIR, PROGRAMS, ROOT
 
 from jemalloc_build import project, variants
 
 pytestmark = [pytest.mark.build, pytest.mark.slow]
 
-REPORT = Path(__file__).with_name("variant_report.py")
+REPORT = PROGRAMS / "variant_report.py"
 DOWNLOADS = CACHE_DIR / "pypi-downloads"
 """PyPI wheels of our build requirements, downloaded once and kept (the folder is the local index's source)."""
 

@@ -24,12 +24,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import PROGRAMS
 
 pytestmark = [pytest.mark.build,
               pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the preload runner is Linux-only")]
 
-PROGRAMS = ROOT / "tests" / "programs"
+
 CWD = tempfile.gettempdir()
 """Children run outside the checkout, whose unbuilt jemalloc_sys would shadow the package under test."""
 

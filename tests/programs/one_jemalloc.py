@@ -14,7 +14,7 @@ from __future__ import annotations
 import ctypes
 import json
 
-import jemalloc_probe
+import jemalloc_probe  # type: ignore[import-not-found]  # the test consumer, built in the test's venv
 
 import jemalloc_sys
 from jemalloc_sys import ctl, errors

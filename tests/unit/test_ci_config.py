@@ -135,7 +135,7 @@ def test_checkouts_keep_no_credentials_and_no_step_hides_a_failure() -> None:
 
 def test_pull_requests_that_change_what_is_built_run_the_matrix() -> None:
     paths = _workflow()[True]["pull_request"]["paths"]  # YAML 1.1 reads the key `on` as True
-    for needed in ("vendor/**", "MANIFEST.in", "tests/wheel_smoke.py", "wheel_builder/**", "jemalloc_build/**",
+    for needed in ("vendor/**", "MANIFEST.in", "tests/programs/wheel_smoke.py", "wheel_builder/**", "jemalloc_build/**",
                    "jemalloc_sys/**", "_backend/**", "pyproject.toml", "setup.py", "ci/workflows/wheels.yml"):
         assert needed in paths, needed
 
@@ -208,8 +208,8 @@ def test_cibuildwheel_repairs_explicitly_and_runs_the_smoke_test() -> None:
     assert cibw["windows"]["repair-wheel-command"] == ""
     # The functional probe needs a GCC-style compiler: Windows runs the smoke test only.
     assert cibw["windows"]["test-environment"] == {**cibw["test-environment"], "JEMALLOC_SYS_SMOKE_ONLY": "1"}
-    assert cibw["test-command"] == "python {project}/tests/wheel_smoke.py"
-    assert (ROOT / "tests" / "wheel_smoke.py").is_file()
+    assert cibw["test-command"] == "python {project}/tests/programs/wheel_smoke.py"
+    assert (ROOT / "tests" / "programs" / "wheel_smoke.py").is_file()
     assert "graft tests" in (ROOT / "MANIFEST.in").read_text()  # the sdist carries the smoke test
 
 

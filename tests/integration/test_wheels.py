@@ -194,7 +194,7 @@ def test_environment_selects_among_installed_variants_and_smoke_test_passes(fres
         assert fresh_env.state()[0] == "profiling"
         assert fresh_env.state(JEMALLOC_SYS_VARIANT="stats") == ("stats", {"stats": True, "prof": False,
                                                                             "debug": False})
-        smoke = fresh_env.run(str(ROOT / "tests" / "wheel_smoke.py")).stdout
+        smoke = fresh_env.run(str(ROOT / "tests" / "programs" / "wheel_smoke.py")).stdout
         for package in ("jemalloc_sys", "jemalloc_sys_stats", "jemalloc_sys_profiling"):
             assert f"{package}: libjemalloc_sys.so.2 loads, allocates" in smoke
             assert f"ok   {package} fork (preload)" in smoke

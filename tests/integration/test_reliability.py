@@ -29,7 +29,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from conftest import CACHE_DIR, ROOT, base_env, release_env, resolve_settings, run_python
+from conftest import CACHE_DIR, PROGRAMS, ROOT, base_env, release_env, resolve_settings, run_python
 
 from jemalloc_build import build as build_mod
 from jemalloc_build import variants
@@ -37,7 +37,7 @@ from jemalloc_build import variants
 pytestmark = [pytest.mark.build,
               pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the reliability suite targets Linux")]
 
-HELPERS = Path(__file__).parent / "reliability"
+HELPERS = PROGRAMS
 FULL = os.environ.get("JEMALLOC_SYS_FULL_RELIABILITY", "") == "1"
 FULL_REASON = "the full upstream run (every variant, both flavours) is opt-in: JEMALLOC_SYS_FULL_RELIABILITY=1"
 

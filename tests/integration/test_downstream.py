@@ -26,9 +26,9 @@ from pathlib import Path
 import pytest
 from conftest import CACHE_DIR, ROOT, Wheelhouse, base_env, needs_tarball, shipped_wheel
 
-from jemalloc_build import downstream
+from jemalloc_build import link_files
 
-CONSUMERS = Path(__file__).resolve().parent / "consumers"
+CONSUMERS = ROOT / "tests" / "consumers"
 DEBIAN_JEMALLOC = Path("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
 
 
@@ -71,7 +71,7 @@ def test_pkgconfig_file_follows_its_folder(tmp_path: Path) -> None:
     """pkg-config resolves every path from ${pcfiledir}: moving the tree moves the flags."""
     pkg_config = need_tool("pkg-config")
     first = tmp_path / "first"
-    pc = downstream.write_pkgconfig(first / "lib" / "pkgconfig", library="libjemalloc_sys.so.2", version="5.3.1",
+    pc = link_files.write_pkgconfig(first / "lib" / "pkgconfig", library="libjemalloc_sys.so.2", version="5.3.1",
                                     symbol_prefix="_rjem_")
     assert str(tmp_path) not in pc.read_text(encoding="utf-8")
     moved = tmp_path / "moved"
@@ -94,14 +94,14 @@ def test_pkgconfig_file_follows_its_folder(tmp_path: Path) -> None:
     ("jemalloc_sys.dll", "${libdir}/jemalloc_sys.lib"),
 ])
 def test_pkgconfig_names_the_shipped_file_per_platform(library: str, libs: str) -> None:
-    text = downstream.pkgconfig_text(prefix_expr="${pcfiledir}/../..", libdir="${prefix}/lib",
+    text = link_files.pkgconfig_text(prefix_expr="${pcfiledir}/../..", libdir="${prefix}/lib",
                                      includedir="${prefix}/include", library=library, version="5.3.1")
     assert f"Libs: {libs}\n" in text
 
 
 def test_unknown_library_shape_is_refused() -> None:
     with pytest.raises(ValueError, match=r"libjemalloc\.a.*known endings: \.so\.2"):
-        downstream.link_style("libjemalloc.a")
+        link_files.link_style("libjemalloc.a")
 
 
 @pytest.mark.parametrize(("library", "libs"), [
@@ -118,7 +118,7 @@ def test_cli_libs_per_library_shape(monkeypatch: pytest.MonkeyPatch, library: st
 
 
 def test_cmake_config_has_no_absolute_path(tmp_path: Path) -> None:
-    config, version = downstream.write_cmake_config(tmp_path / "lib" / "cmake" / "jemalloc-sys",
+    config, version = link_files.write_cmake_config(tmp_path / "lib" / "cmake" / "jemalloc-sys",
                                                     library="libjemalloc_sys.so.2", version="5.3.1")
     text = config.read_text(encoding="utf-8")
     assert str(tmp_path) not in text

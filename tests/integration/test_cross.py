@@ -17,17 +17,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import CACHE_DIR, ROOT, base_env
+from conftest import CACHE_DIR, PROGRAMS, ROOT, base_env
 
 from jemalloc_build import build as build_mod
 from jemalloc_build import configure, cross, platforms
 from jemalloc_build.errors import SettingError
 from jemalloc_sys import _elf
 
-ALLOC_C = ROOT / "tests" / "cross" / "alloc.c"
+ALLOC_C = PROGRAMS / "cross_alloc.c"
 BLOCKS = 2000
 EXPECTED_CHECKSUM = sum(i & 0xFF for i in range(BLOCKS))
-"""What alloc.c's checksum must be if every block kept the byte written into it."""
+"""What cross_alloc.c's checksum must be if every block kept the byte written into it."""
 
 CrossBuild = Callable[..., build_mod.BuildResult]
 
@@ -47,7 +47,7 @@ def cross_build(build: Callable[..., build_mod.BuildResult]) -> CrossBuild:
 
 
 def _compile(target: cross.CrossTarget, result: build_mod.BuildResult, out_dir: Path) -> Path:
-    """Link tests/cross/alloc.c against the built library with the target's own compiler."""
+    """Link tests/programs/cross_alloc.c against the built library with the target's own compiler."""
     lib_dir = result.root / "lib"
     env = {**os.environ, "ZIG_GLOBAL_CACHE_DIR": str(CACHE_DIR / "zig-programs"),
            "ZIG_LOCAL_CACHE_DIR": str(CACHE_DIR / "zig-programs")}
