@@ -257,18 +257,26 @@ def repair(wheel: Path, *, target: ReleaseTarget, env: dict[str, str], work: Pat
     dest = work / f"repaired-{variant}"
     dest.mkdir()
     cmd = [str(python), "-m", "auditwheel", "repair", "-w", str(dest)]
-    if target.wheel_tag.endswith("_" + platform.machine()):
-        cmd += ["--plat", target.wheel_tag]
-    else:
-        # auditwheel offers --plat choices for this machine's architecture only; for a
-        # foreign one "auto" picks the policy from the wheel, and verify checks the tag.
-        cmd += ["--plat", "auto"]
+    cmd += ["--plat", auditwheel_plat(target.wheel_tag)]
     run_logged([*cmd, str(wheel)], env=env, log_path=work / f"repair-{variant}.log", progress=progress,
                label=f"repair {variant}")
     made = sorted(dest.glob("*.whl"))
     if len(made) != 1:
         raise StepError(f"repair {variant}: expected one wheel in {dest}, found {[p.name for p in made]}")
     return made[0]
+
+
+def auditwheel_plat(wheel_tag: str) -> str:
+    """The ``--plat`` value for auditwheel: the target's tag, or "auto" where auditwheel cannot name it.
+
+    auditwheel offers ``--plat`` choices for this machine's architecture and C
+    library only (manylinux tags on glibc, musllinux on musl); for a foreign
+    one "auto" takes the policy from the wheel, and ``verify`` checks the tag.
+    """
+    host_libc = "musllinux" if platform.libc_ver()[0] != "glibc" else "manylinux"
+    if wheel_tag.startswith(host_libc) and wheel_tag.endswith("_" + platform.machine()):
+        return wheel_tag
+    return "auto"
 
 
 def make_workdir() -> Path:
