@@ -6,6 +6,7 @@ Every jemalloc-sys contender is installed from the wheelhouse that
   runtime    C microbenchmark: glibc, Debian's jemalloc/mimalloc/tcmalloc, our libraries
   python     threaded Python workload (PYTHONMALLOC=malloc), same contenders
   toolchain  shipped (zig) libraries against host-gcc builds of the same flags, and why
+  pyframes   Python frames in heap profiles: the hook's cost at default sampling
   tls        an extension's allocation loop under the runner vs the initial-exec reference
   service    a real gunicorn (sync and gthread): requests/s, workers' PSS under load and idle
   footprint  wheel and library sizes, import cost
@@ -35,6 +36,7 @@ from . import (
     footprint,
     hostbuild,
     libraries,
+    pyframes,
     results,
     runtime,
     service,
@@ -44,7 +46,7 @@ from . import (
 )
 from .paths import ROOT
 
-SECTIONS = ("runtime", "python", "toolchain", "tls", "service", "footprint", "build")
+SECTIONS = ("runtime", "python", "toolchain", "pyframes", "tls", "service", "footprint", "build")
 VARIANTS = ("base", "stats", "profiling", "debug")
 
 
@@ -104,6 +106,7 @@ def _sections(args: argparse.Namespace, house: shipped.Wheelhouse, work: Path) -
         "toolchain": lambda: toolchain.run(inst("base"), Path(args.host_cache_dir).resolve(), work,
                                            _builder_caches(args.builder_cache), quick=args.quick, rounds=rounds,
                                            threads=args.threads, progress=_say),
+        "pyframes": lambda: pyframes.run(inst("profiling"), work, quick=args.quick, rounds=rounds, progress=_say),
         "tls": lambda: tls.run(inst("base"), work, quick=args.quick, rounds=rounds, progress=_say),
         "service": lambda: service.render(*service.run(inst("base"), work, quick=args.quick, progress=_say)),
         "footprint": lambda: footprint.render(house, inst("base"), 7 if args.quick else 21),

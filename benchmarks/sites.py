@@ -25,11 +25,16 @@ def clean_env(base: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in base.items() if k not in CLEAN_ALLOCATOR_ENV}
 
 
-def preload_env(site_dir: Path, base: Mapping[str, str], conf: str = "") -> dict[str, str]:
-    """``jemalloc_sys.preload_env(conf)`` of the package in ``site_dir``, applied to ``base``: the runner's environment."""
+def preload_env(site_dir: Path, base: Mapping[str, str], conf: str = "", **options: object) -> dict[str, str]:
+    """``jemalloc_sys.preload_env(conf, **options)`` of the package in ``site_dir``, applied to ``base``.
+
+    That is the runner's environment; ``options`` are the function's keyword arguments
+    (``profile=DIR``, ``python_frames=False``...), passed as JSON.
+    """
     code = ("import json, sys, jemalloc_sys; "
-            "print(json.dumps(jemalloc_sys.preload_env(sys.argv[1] or None, env=json.loads(sys.argv[2]))))")
-    proc = subprocess.run([sys.executable, "-c", code, conf, json.dumps(dict(base))],
+            "print(json.dumps(jemalloc_sys.preload_env(sys.argv[1] or None, env=json.loads(sys.argv[2]),"
+            " **json.loads(sys.argv[3]))))")
+    proc = subprocess.run([sys.executable, "-c", code, conf, json.dumps(dict(base)), json.dumps(options)],
                           env={**base, "PYTHONPATH": str(site_dir)}, capture_output=True, text=True,
                           cwd=tempfile.gettempdir(), check=False)
     if proc.returncode != 0:

@@ -226,3 +226,35 @@ def test_wheel_libraries_are_its_elf_files_not_the_linker_script(tmp_path: Path)
         zf.writestr("jemalloc_sys/lib/libjemalloc_sys.so.2", b"\x7fELF" + b"\0" * 2044)
         zf.writestr("jemalloc_sys/__init__.py", "")
     assert [(m.name, m.size) for m in footprint.libraries_in(wheel)] == [("jemalloc_sys/lib/libjemalloc_sys.so.2", 2048)]
+
+
+def _runs(*seconds: float) -> measure.Series:
+    return measure.Series(runs=[measure.Run(wall=s, reported=s, cpu=s + 0.1, max_rss_kb=1, returncode=0, stdout="",
+                                            stderr="") for s in seconds])
+
+
+def test_pyframes_table_states_each_goal_and_a_failed_row() -> None:
+    from benchmarks import pyframes
+
+    results = {pyframes.CASES["alloc"]: {pyframes.NATIVE: _runs(1.0, 1.0, 1.0), pyframes.FRAMES: _runs(1.02, 1.04, 1.03)},
+               pyframes.CASES["calls"]: {pyframes.NATIVE: _runs(2.0), pyframes.FRAMES: measure.Series(error="boom")}}
+    text = pyframes.render(results, 3, "/usr/bin/python3.13")
+    assert "Python 3.13" in text
+    assert "1.030 (1.03x)" in text
+    assert "- Goal Python frames / native only, allocation-heavy (dicts, lists, bytes) <= 1.05: 1.03x, met." in text
+    assert "call-heavy (recursion, one tuple per call) <= 1.03: n/a, not measured." in text
+    assert "fails: boom" in text
+
+
+def test_pyframes_workload_reports_its_loop_and_that_no_hook_ran(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from benchmarks import pyframes
+
+    env = {k: v for k, v in os.environ.items() if k not in ("JEMALLOC_SYS_PYFRAMES", "LD_PRELOAD", "MALLOC_CONF")}
+    for kind in ("alloc", "calls"):
+        proc = subprocess.run([sys.executable, str(pyframes.WORKLOAD), str(tmp_path), kind, "2"], env=env,
+                              capture_output=True, text=True, check=True)
+        assert proc.stdout.splitlines()[1] == "pyframes=off"
+        assert float(proc.stdout.splitlines()[0].removeprefix("seconds=")) >= 0
