@@ -235,10 +235,16 @@ class Allocator:
 
     def _raise(self, rc: int, name: str, op: str) -> None:
         info = self.type_of(name)
-        if rc == errno.ENOENT and info is not None and info.requires in FEATURE_HINTS:
-            switch = info.requires.removeprefix("config_")
+        requires = info.requires if info is not None else None
+        if name.startswith("prof.") and requires is None:
+            # prof.dump, prof.reset, prof.prefix... are checked at run time (config_prof && opt_prof), not
+            # marked in the ctl tables: a build without profiling is the first thing to rule out.
+            requires = "config_prof"
+        if rc == errno.ENOENT and requires in FEATURE_HINTS:
+            assert requires is not None
+            switch = requires.removeprefix("config_")
             if self._quiet_get(f"config.{switch}") is False:
-                feature, how = FEATURE_HINTS[info.requires]
+                feature, how = FEATURE_HINTS[requires]
                 raise FeatureMissingError(
                     rc, f"mallctl {name!r}: this jemalloc was built without {feature} (config.{switch} is false);"
                     f" for it: {how}", name=name, feature=feature)
