@@ -44,6 +44,8 @@ class Example:
     """Executables it needs besides the venv's (the test skips, naming them, when one is missing)."""
     python_frames: bool = False
     """Needs CPython 3.12 or 3.13 in the venv (Python functions in heap profiles)."""
+    after: tuple[str, ...] = ()
+    """Examples whose files it reads (run first when they have not run yet)."""
 
 
 EXAMPLES: dict[str, Example] = {
@@ -63,7 +65,7 @@ EXAMPLES: dict[str, Example] = {
     "runner-preload-env": Example(expect=("4 True", "narenas:4,background_thread:true malloc")),
     "runner-inprocess-prof": Example(expect=("True 19", "524288")),
     "runner-stacks": Example(expect=("    load_rows (app.py:5)", "    build_cache (app.py:9)", "    _start"),
-                             python_frames=True),
+                             python_frames=True, after=("readme-profile",)),
     "linking-cc": Example(expect=(
         "jemalloc 5.3.1-0-g81034ce1f1373e37dc865038e1bc8eeecf559ce8: usable size of a 1000-byte block is 1024",
         "Shared library: [libjemalloc_sys.so.2]"), tools=("cc", "readelf")),
