@@ -174,7 +174,11 @@ def test_the_tables_follow_the_code() -> None:
     assert len(hooks.portable_defaults_table().splitlines()) == 2 + len(platforms.PORTABLE_DEFAULTS)
 
 
-def test_pages_cite_no_file_outside_the_repository() -> None:
-    for page in pages():
-        assert "REFERENCE.md" not in page.read_text(encoding="utf-8"), page.name
+def test_nothing_cites_the_notes_file_outside_the_repository() -> None:
+    """Issue 15: facts are cited from docs/design.md; the field notes the project started from are not in it."""
+    needle = "REFER" + "ENCE.md"  # spelled apart, so that this file does not match itself
+    proc = subprocess.run(["git", "grep", "-n", "-F", needle], cwd=ROOT, capture_output=True, text=True)
+    if proc.returncode == 128:
+        pytest.skip("not a git checkout")
+    assert proc.stdout == "", proc.stdout
     assert blocks(README), "the README has examples"
