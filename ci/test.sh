@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's test command: install what the tests need, then run them.
+# The test command (docs/development.md): install what the tests need, then run them.
 # Usage: bash ci/test.sh [pytest args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +20,6 @@ if ((${#missing[@]})); then
 fi
 
 python3 -m pip install -q -r ci/requirements-test.txt 2>&1 | grep -v -e "Running pip as the 'root' user" -e "dependency conflicts" -e "requires docutils" || true
-python3 -m ruff check jemalloc_sys jemalloc_build _backend wheel_builder benchmarks tests
+python3 -m ruff check jemalloc_sys jemalloc_build _backend wheel_builder benchmarks tests docs/hooks.py
 python3 -m mypy
 exec python3 -m pytest "$@"

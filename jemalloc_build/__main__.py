@@ -72,7 +72,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace, Mapping[str, str]],
     "build": ("build (or reuse) every library this platform ships; prints their paths", _build),
     "plan": ("print the configure arguments for the current settings", _plan),
     "install": ("build (or reuse) and install into --prefix: lib/, include/, lib/pkgconfig/, share/", _install),
-    "settings-table": ("print the README's table of settings", _settings_table),
+    "settings-table": ("print the table of settings the docs show", _settings_table),
 }
 
 

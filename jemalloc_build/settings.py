@@ -1,9 +1,9 @@
 """Every build setting, declared once.
 
 Each field of :class:`BuildSettings` carries its environment variable, its PEP 517
-config-settings key and its help text; the README table, the error messages and
+config-settings key and its help text; the docs' table, the error messages and
 the resolution chain are all derived from these declarations (a test checks the
-README does not drift). Resolution order, highest first:
+docs do not drift). Resolution order, highest first:
 
 1. ``<TARGET>_<ENV>`` (e.g. ``X86_64_LINUX_GNU_JEMALLOC_SYS_WITH_LG_PAGE``), as in the crate;
 2. ``<ENV>``;
@@ -280,7 +280,7 @@ def resolve(
 
 
 def settings_table_markdown() -> str:
-    """The README's knob table, generated from the declarations above."""
+    """The settings table of the docs (docs/building.md), generated from the declarations above."""
     rows = ["| environment variable | `-C` key | configure flag | meaning |", "| --- | --- | --- | --- |"]
     for f in setting_fields():
         flag = f"`{f.metadata['configure']}`" if f.metadata["configure"] else ""

@@ -15,8 +15,14 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from . import ctl as ctl
+    from . import errors as errors
+    from . import prof as prof
     from ._loader import library_path, load
     from .errors import LoadError, NotBuiltError, VariantError
+
+_SUBMODULES = ("ctl", "errors", "prof")
+"""Submodules reachable as attributes (``jemalloc_sys.ctl.default()``), imported on first use."""
 
 _LAZY = {
     "LoadError": "errors",
@@ -133,6 +139,11 @@ def __getattr__(name: str) -> Any:
         from . import _record
 
         return _record.record()["jemalloc_version"]
+    if name in _SUBMODULES:
+        import importlib
+
+        module = importlib.import_module(f".{name}", __name__)  # the import also sets the attribute
+        return module
     if name in _LAZY:
         import importlib
 
@@ -140,4 +151,8 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     raise AttributeError(f"module 'jemalloc_sys' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY, *_SUBMODULES, "jemalloc_version"})
 

@@ -3,7 +3,7 @@
 A real build resolves ``${{ compiler('c') }}``, ``python``, ``make``... from
 conda-forge. With no network, every requirement must come from a ``file://``
 channel instead; this module makes one whose packages are thin wrappers around
-what the machine already has (REFERENCE.md §6):
+what the machine already has (docs/design.md, "Offline conda builds"):
 
 - ``machine-cc_<subdir>`` (the ``c_compiler`` variant): an activation script
   that exports the machine's own ``CC``;

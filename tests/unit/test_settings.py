@@ -1,4 +1,4 @@
-"""Settings: one declaration, the resolution chain, and the README table derived from it."""
+"""Settings: one declaration, the resolution chain, and the docs table derived from it."""
 
 from __future__ import annotations
 
@@ -57,7 +57,17 @@ def test_every_env_var_is_named_after_its_configure_flag() -> None:
             assert f.metadata["env"] == "JEMALLOC_SYS_" + flag.removeprefix("--").replace("-", "_").upper()
 
 
-def test_readme_table_matches_the_declarations() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert settings.settings_table_markdown() in readme, "regenerate with: python -m jemalloc_build settings-table"
+def test_the_docs_render_the_table_from_the_declarations() -> None:
+    """The building page asks the docs hook for the table, which renders it from the declarations."""
+    import importlib.util
+
+    page = (ROOT / "docs" / "building.md").read_text(encoding="utf-8")
+    assert "\n<!-- generated: settings -->\n" in page
+    spec = importlib.util.spec_from_file_location("docs_hooks", ROOT / "docs" / "hooks.py")
+    assert spec is not None and spec.loader is not None
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+    assert settings.settings_table_markdown() in hooks.render(page)
+    for f in settings.setting_fields():
+        assert f"`{f.metadata['env']}`" in hooks.render(page)
 
