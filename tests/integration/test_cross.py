@@ -119,11 +119,16 @@ def test_environment_names_the_triple_and_a_darwin_stub(tmp_path: Path) -> None:
     assert stub.is_file() and f"-idirafter {tmp_path / 'darwin-include'}" in env["CPPFLAGS"]
 
 
-def test_zig_builds_get_private_caches_inside_their_folder(tmp_path: Path) -> None:
-    env = cross.build_env(tuple(cross.compiler_command(cross.get("manylinux-aarch64"))), tmp_path)
-    assert set(env) == {"ZIG_GLOBAL_CACHE_DIR", "ZIG_LOCAL_CACHE_DIR"}
-    assert all(Path(v).parent == tmp_path for v in env.values())
-    assert cross.build_env(("gcc",), tmp_path) == {}
+def test_zig_builds_share_the_global_cache_and_keep_objects_private(tmp_path: Path) -> None:
+    zig = tuple(cross.compiler_command(cross.get("manylinux-aarch64")))
+    shared = tmp_path / "shared-zig"
+    env = cross.build_env(zig, tmp_path / "build", shared=shared)
+    assert env == {"ZIG_GLOBAL_CACHE_DIR": str(shared), "ZIG_LOCAL_CACHE_DIR": env["ZIG_LOCAL_CACHE_DIR"]}
+    assert Path(env["ZIG_LOCAL_CACHE_DIR"]).parent == tmp_path / "build"
+    # a caller's own global cache wins; a non-zig compiler gets nothing
+    assert cross.build_env(zig, tmp_path / "build", shared=shared,
+                           environ={"ZIG_GLOBAL_CACHE_DIR": "/elsewhere"})["ZIG_GLOBAL_CACHE_DIR"] == "/elsewhere"
+    assert cross.build_env(("gcc",), tmp_path / "build", shared=shared) == {}
 
 
 @pytest.mark.parametrize("name", sorted(cross.TARGETS))
