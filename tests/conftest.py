@@ -184,6 +184,13 @@ def run_cli(site: Path, *args: str, env: dict[str, str] | None = None, cwd: Path
                           text=True, timeout=timeout, cwd=cwd or site)
 
 
+def recipe_yaml(name: str) -> dict[str, Any]:
+    """``recipe/<name>`` (the conda recipe's YAML files) as data; skips the test where pyyaml is missing."""
+    yaml = pytest.importorskip("yaml", reason="pyyaml is in ci/requirements-test.txt")
+    doc: dict[str, Any] = yaml.safe_load((ROOT / "recipe" / name).read_text(encoding="utf-8"))
+    return doc
+
+
 @pytest.fixture
 def clean_env() -> Iterator[dict[str, str]]:
     yield base_env()
