@@ -171,6 +171,10 @@ def last_json(stdout: str) -> Any:
     return json.loads(stdout.strip().splitlines()[-1])
 
 
+CLI = (sys.executable, "-m", "jemalloc_sys.cli")
+"""The ``jemalloc-sys`` command of the package on PYTHONPATH, as this interpreter runs it."""
+
+
 def run_cli(site: Path, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
             timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """``jemalloc-sys ARGS`` (``python -m jemalloc_sys.cli``) of the package in ``site``; ``env`` defaults to ours.
@@ -180,8 +184,7 @@ def run_cli(site: Path, *args: str, env: dict[str, str] | None = None, cwd: Path
     """
     full = dict(os.environ if env is None else env)
     full["PYTHONPATH"] = str(site)
-    return subprocess.run([sys.executable, "-m", "jemalloc_sys.cli", *args], env=full, capture_output=True,
-                          text=True, timeout=timeout, cwd=cwd or site)
+    return subprocess.run([*CLI, *args], env=full, capture_output=True, text=True, timeout=timeout, cwd=cwd or site)
 
 
 def recipe_yaml(name: str) -> dict[str, Any]:
@@ -287,6 +290,12 @@ def run_builder(*args: str, timeout: float = 5400, cwd: Path = ROOT) -> subproce
     env = base_env()
     env.pop("SOURCE_DATE_EPOCH", None)
     return subprocess.run([sys.executable, "-m", "wheel_builder", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def run_jemalloc_build(*args: str, env: dict[str, str], timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """``python -m jemalloc_build ARGS`` (the builder's own command line) in the checkout, with ``env`` only."""
+    return subprocess.run([sys.executable, "-m", "jemalloc_build", *args], env=env, cwd=ROOT, capture_output=True,
                           text=True, timeout=timeout)
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CACHE_DIR, ROOT, needs_tarball, program, recipe_yaml
+from conftest import CACHE_DIR, ROOT, needs_tarball, program, recipe_yaml, run_jemalloc_build
 
 from jemalloc_build import project, variants
 
@@ -301,8 +301,7 @@ def test_installed_prefix(built: dict[str, Any], tmp_path: Path, specs: list[str
 def test_install_into_a_prefix(tmp_path: Path, clean_env: dict[str, str]) -> None:
     """What the recipe's build.sh runs, outside conda: a usual prefix layout, found by pkg-config."""
     prefix = tmp_path / "usr"
-    proc = subprocess.run([sys.executable, "-m", "jemalloc_build", "install", "--prefix", str(prefix),
-                           "--variant", "base"], cwd=ROOT, env=clean_env, capture_output=True, text=True)
+    proc = run_jemalloc_build("install", "--prefix", str(prefix), "--variant", "base", env=clean_env, timeout=1800)
     assert proc.returncode == 0, proc.stderr[-3000:]
     listed = {Path(line).relative_to(prefix).as_posix() for line in proc.stdout.split()}
     assert {"lib/libjemalloc_sys.so.2", "lib/libjemalloc_sys.so", "lib/pkgconfig/jemalloc-sys.pc",

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, last_json, program
+from conftest import CLI, ROOT, last_json, program
 
 pytestmark = [pytest.mark.build,
               pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the preload runner is Linux-only")]
@@ -58,7 +58,7 @@ def _run(site: Path, extension: Path, *, runner: bool) -> dict[str, object]:
     env["PYTHONPATH"] = os.pathsep.join([str(site), str(extension)])
     cmd = [sys.executable, str(CHILD)]
     if runner:
-        cmd = [sys.executable, "-m", "jemalloc_sys.cli", "run", "--", *cmd]
+        cmd = [*CLI, "run", "--", *cmd]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, cwd=tempfile.gettempdir())
     assert proc.returncode == 0, f"{shlex.join(cmd)}\n{proc.stdout}\n{proc.stderr}"
     result: dict[str, object] = last_json(proc.stdout)

@@ -31,6 +31,7 @@ from xml.etree import ElementTree
 import pytest
 from conftest import (
     CACHE_DIR,
+    CLI,
     JEMALLOC_VERSION,
     PROGRAMS,
     ROOT,
@@ -47,7 +48,6 @@ from jemalloc_build import variants
 pytestmark = [pytest.mark.build,
               pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the reliability suite targets Linux")]
 
-HELPERS = PROGRAMS
 FULL = os.environ.get("JEMALLOC_SYS_FULL_RELIABILITY", "") == "1"
 FULL_REASON = "the full upstream run (every variant, both flavours) is opt-in: JEMALLOC_SYS_FULL_RELIABILITY=1"
 
@@ -107,8 +107,7 @@ def test_upstream_suite_every_variant(tmp_path: Path, build: Callable[..., build
 def _run_under_jemalloc(site: Path, args: list[str], *, timeout: float, python_malloc: bool = True,
                         cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(site))
-    cmd = [sys.executable, "-m", "jemalloc_sys.cli", "run", *(["--python-malloc"] if python_malloc else []), "--",
-           sys.executable, *args]
+    cmd = [*CLI, "run", *(["--python-malloc"] if python_malloc else []), "--", sys.executable, *args]
     try:
         return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout,
                               cwd=cwd or tempfile.gettempdir())
@@ -118,7 +117,7 @@ def _run_under_jemalloc(site: Path, args: list[str], *, timeout: float, python_m
 
 
 def test_threads_free_each_others_objects(default_package: Path) -> None:
-    proc = _run_under_jemalloc(default_package, [str(HELPERS / "cross_thread.py"), "12", "12", "3000"], timeout=300)
+    proc = _run_under_jemalloc(default_package, [str(PROGRAMS / "cross_thread.py"), "12", "12", "3000"], timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["allocator"].startswith("5.3.1-")  # the child's malloc really was our jemalloc
@@ -127,7 +126,7 @@ def test_threads_free_each_others_objects(default_package: Path) -> None:
 
 
 def test_fork_with_threads_alive(default_package: Path) -> None:
-    proc = _run_under_jemalloc(default_package, [str(HELPERS / "fork_threads.py"), "6", "40", "30"], timeout=600)
+    proc = _run_under_jemalloc(default_package, [str(PROGRAMS / "fork_threads.py"), "6", "40", "30"], timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["allocator"].startswith("5.3.1-")
@@ -232,7 +231,7 @@ def test_sigint_during_make_leaves_nothing_and_next_build_succeeds_host_gcc(sdis
 def test_two_builds_of_one_configuration_at_once_host_gcc(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     env = base_env(JEMALLOC_SYS_CACHE_DIR=str(cache), JEMALLOC_SYS_NUM_JOBS="1")
-    racers = [subprocess.Popen([sys.executable, str(HELPERS / "race_build.py"), str(ROOT)], env=env, stdout=subprocess.PIPE,
+    racers = [subprocess.Popen([sys.executable, str(PROGRAMS / "race_build.py"), str(ROOT)], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, cwd=tmp_path) for _ in range(2)]
     results = []
     for racer in racers:
@@ -249,6 +248,6 @@ def test_two_builds_of_one_configuration_at_once_host_gcc(tmp_path: Path) -> Non
     child = run_program(None, "load_library.py", results[0]["library"])
     assert child.stdout.strip() == "ok"
     # And a third build now reuses it.
-    again = subprocess.run([sys.executable, str(HELPERS / "race_build.py"), str(ROOT)], env=env, capture_output=True, text=True,
+    again = subprocess.run([sys.executable, str(PROGRAMS / "race_build.py"), str(ROOT)], env=env, capture_output=True, text=True,
                            timeout=300, cwd=tmp_path)
     assert json.loads(again.stdout.strip().splitlines()[-1])["reused"] is True

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-from conftest import ROOT
+from conftest import run_jemalloc_build
 
 
 def test_install_rejects_an_unknown_variant(tmp_path: Path, clean_env: dict[str, str]) -> None:
     prefix = tmp_path / "prefix"
-    proc = subprocess.run([sys.executable, "-m", "jemalloc_build", "install", "--prefix", str(prefix),
-                           "--variant", "profilng"], cwd=ROOT, env=clean_env, capture_output=True, text=True)
+    proc = run_jemalloc_build("install", "--prefix", str(prefix), "--variant", "profilng", env=clean_env)
     assert proc.returncode == 3, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, lines
