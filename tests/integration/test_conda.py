@@ -43,7 +43,7 @@ BUILT_VARIANTS = ("base", "profiling")
 
 VERSION = project.version()
 """jemalloc-sys's version: every conda output carries it."""
-JEMALLOC_VERSION = VERSION.rsplit(".", 1)[0]
+JEMALLOC_RELEASE = VERSION.rsplit(".", 1)[0]
 COMPILER = {"linux-64": "gcc_linux-64", "linux-aarch64": "gcc_linux-aarch64", "osx-64": "clang_osx-64",
             "osx-arm64": "clang_osx-arm64", "win-64": "gcc_win-64"}
 
@@ -220,7 +220,7 @@ def test_recipe_tests_pass_on_the_artifacts(built: dict[str, Any]) -> None:
         text = "\n".join(r["output"] for r in lib)
         assert "libjemalloc-sys: OK" in text
         assert f"config.prof={int(variant == 'profiling')}" in text
-        assert f"allocated through jemalloc {JEMALLOC_VERSION}-" in text
+        assert f"allocated through jemalloc {JEMALLOC_RELEASE}-" in text
     py = "\n".join(r["output"] for r in outputs[_artifact(built, "jemalloc-sys", "py").name])
     assert "python imports test passed" in py
     assert "No broken requirements found" in py  # pip check, in an environment that sees only itself

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import last_json, run_program
+from conftest import JEMALLOC_VERSION, last_json, run_program
 
 from jemalloc_sys import _elf
 
@@ -54,7 +54,7 @@ def sink_facts(sink_package: Path) -> dict[str, object]:
 
 
 def test_default_build_has_no_optional_features(default_facts: dict[str, object]) -> None:
-    assert str(default_facts["version"]).startswith("5.3.1-0-g81034ce1f")
+    assert default_facts["version"] == JEMALLOC_VERSION
     assert default_facts["config.prof"] is False
     assert default_facts["config.stats"] is False
     assert default_facts["config.debug"] is False
