@@ -285,7 +285,7 @@ Wheelhouse = tuple[Path, dict[str, Any], str, str]
 """What the README's main command made: the folder, its build-report.json, its stdout and stderr."""
 
 
-def run_builder(*args: str, timeout: float = 5400, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+def run_wheel_builder(*args: str, timeout: float = 5400, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     """``python -m wheel_builder ARGS`` from the checkout, with the suite's source and no inherited settings."""
     env = base_env()
     env.pop("SOURCE_DATE_EPOCH", None)
@@ -310,7 +310,7 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Wheelhouse:
     if RELEASE_TARGET != "manylinux-x86_64":
         pytest.skip("the manylinux_2_17 x86_64 wheelhouse is built and installed natively on Linux x86-64 only")
     out = tmp_path_factory.mktemp("wheelhouse")
-    proc = run_builder("--out", str(out), "--cache-dir", str(CACHE_DIR))
+    proc = run_wheel_builder("--out", str(out), "--cache-dir", str(CACHE_DIR))
     assert proc.returncode == 0, f"wheel_builder failed:\n{proc.stdout}\n{proc.stderr[-5000:]}"
     report = json.loads((out / "build-report.json").read_text())
     return out, report, proc.stdout, proc.stderr
@@ -324,7 +324,7 @@ def sdists(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from jemalloc_build import project, variants
 
     out = tmp_path_factory.mktemp("sdists")
-    proc = run_builder("sdists", "--out", str(out), "--cache-dir", str(CACHE_DIR), timeout=1800)
+    proc = run_wheel_builder("sdists", "--out", str(out), "--cache-dir", str(CACHE_DIR), timeout=1800)
     assert proc.returncode == 0, f"wheel_builder sdists failed:\n{proc.stdout}\n{proc.stderr[-5000:]}"
     made = {v.name: out / f"{v.distribution.replace('-', '_')}-{project.version()}.tar.gz" for v in variants.VARIANTS}
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in made.values())

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CACHE_DIR, ROOT, Wheelhouse, make_venv, program, run_builder
+from conftest import CACHE_DIR, ROOT, Wheelhouse, make_venv, program, run_wheel_builder
 
 from jemalloc_build import project, variants
 
@@ -211,7 +211,7 @@ def test_a_separate_build_from_the_same_sdist_is_byte_identical(
     """A genuinely separate build: a fresh, empty builder cache (new configure + make) and another work folder."""
     out, report, _, _ = wheelhouse
     again = tmp_path / "again"
-    proc = run_builder("--variants", "base", "--from-sdists", str(out), "--out", str(again),
+    proc = run_wheel_builder("--variants", "base", "--from-sdists", str(out), "--out", str(again),
                         "--cache-dir", str(tmp_path / "fresh-cache"), "--no-install-check")
     assert proc.returncode == 0, proc.stdout + proc.stderr[-4000:]
     first = _wheel(report, out, "base")
@@ -239,7 +239,7 @@ def test_a_profiling_library_that_cannot_backtrace_fails_the_main_command(tmp_pa
     functional check must fail the run with one line naming the variant and the check."""
     if not sys.platform.startswith("linux") or os.uname().machine != "x86_64":
         pytest.skip("the fallback's crash is shown with the manylinux x86_64 zig toolchain")
-    proc = run_builder("--variants", "profiling", "-C", "prof-backtrace=gcc", "--out", str(tmp_path / "wh"),
+    proc = run_wheel_builder("--variants", "profiling", "-C", "prof-backtrace=gcc", "--out", str(tmp_path / "wh"),
                         "--cache-dir", str(CACHE_DIR), "--no-install-check")
     assert proc.returncode == 1, proc.stdout + proc.stderr[-3000:]
     failed = [line for line in proc.stdout.splitlines() if line.startswith("FAIL ")]
