@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -138,6 +139,23 @@ def make_package(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path
 @pytest.fixture(scope="session")
 def default_package(make_package: Callable[..., Path]) -> Path:
     return make_package()
+
+
+def need_tool(name: str) -> str:
+    """The path of the program ``name``; the test skips, naming where it comes from, when it is missing."""
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f"{name} is not installed (ci/apt-packages.txt lists it)")
+    return path
+
+
+def run_checked(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
+                timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run ``cmd``; a non-zero exit is an AssertionError showing the command and the end of its output."""
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise AssertionError(f"$ {shlex.join(cmd)} -> exit {proc.returncode}\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return proc
 
 
 def program(name: str) -> Path:

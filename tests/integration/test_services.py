@@ -35,8 +35,8 @@ CWD = tempfile.gettempdir()
 
 
 @pytest.fixture(scope="module")
-def site(make_package: Callable[..., Path]) -> Path:
-    return make_package()
+def site(default_package: Path) -> Path:
+    return default_package
 
 
 def _env(site: Path) -> dict[str, str]:

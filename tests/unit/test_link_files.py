@@ -6,24 +6,12 @@ tests/integration/test_downstream.py runs real consumers against them.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import need_tool, run_checked
 
 from jemalloc_build import link_files
-
-
-def need_tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.skip(f"{name} is not installed (ci/apt-packages.txt lists it)")
-    return path
-
-
-def run(cmd: list[str], *, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, check=True, timeout=60)
 
 
 def test_pkgconfig_file_follows_its_folder(tmp_path: Path) -> None:
@@ -36,15 +24,15 @@ def test_pkgconfig_file_follows_its_folder(tmp_path: Path) -> None:
     moved = tmp_path / "moved"
     first.rename(moved)
     env = {**os.environ, "PKG_CONFIG_PATH": str(moved / "lib" / "pkgconfig")}
-    flags = run([pkg_config, "--cflags", "--libs", "jemalloc-sys"], env=env).stdout.split()
+    flags = run_checked([pkg_config, "--cflags", "--libs", "jemalloc-sys"], env=env).stdout.split()
     include = next(f[2:] for f in flags if f.startswith("-I"))
     libdir = next(f[2:] for f in flags if f.startswith("-L"))
     assert Path(include).resolve() == (moved / "include").resolve()
     assert Path(libdir).resolve() == (moved / "lib").resolve()
     assert "-ljemalloc_sys" in flags
-    assert run([pkg_config, "--modversion", "jemalloc-sys"], env=env).stdout.strip() == "5.3.1"
-    assert run([pkg_config, "--variable=symbol_prefix", "jemalloc-sys"], env=env).stdout.strip() == "_rjem_"
-    assert run([pkg_config, "--atleast-version=5", "jemalloc-sys"], env=env).returncode == 0
+    assert run_checked([pkg_config, "--modversion", "jemalloc-sys"], env=env).stdout.strip() == "5.3.1"
+    assert run_checked([pkg_config, "--variable=symbol_prefix", "jemalloc-sys"], env=env).stdout.strip() == "_rjem_"
+    assert run_checked([pkg_config, "--atleast-version=5", "jemalloc-sys"], env=env).returncode == 0
 
 
 @pytest.mark.parametrize(("library", "libs"), [
