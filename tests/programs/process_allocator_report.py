@@ -2,9 +2,10 @@
 
 No arguments; run under ``jemalloc-sys run`` or with ``LD_PRELOAD`` set (it reads
 ``LD_PRELOAD`` from its environment). Prints one JSON object:
-``version``, ``narenas`` (``opt.narenas``), ``allocated`` (``stats.allocated``), ``label``
-(which library answers) of ``jemalloc_sys.process_allocator()``, and the ``LD_PRELOAD``
-and ``MALLOC_CONF`` the process got (``ld_preload``, ``malloc_conf``).
+``version``, ``narenas`` (``opt.narenas``), ``allocated`` (``stats.allocated``; null in a
+build without the stats feature), ``label`` (which library answers) of
+``jemalloc_sys.process_allocator()``, and the ``LD_PRELOAD`` and ``MALLOC_CONF`` the process
+got (``ld_preload``, ``malloc_conf``).
 """
 
 from __future__ import annotations
@@ -13,11 +14,16 @@ import json
 import os
 
 import jemalloc_sys
+from jemalloc_sys import errors
 
 
 def main() -> None:
     a = jemalloc_sys.process_allocator()
-    print(json.dumps({"version": a.version, "narenas": a.get("opt.narenas"), "allocated": a.stats().allocated,
+    try:
+        allocated: int | None = a.stats().allocated
+    except errors.FeatureMissingError:
+        allocated = None
+    print(json.dumps({"version": a.version, "narenas": a.get("opt.narenas"), "allocated": allocated,
                       "ld_preload": os.environ["LD_PRELOAD"], "malloc_conf": os.environ.get("MALLOC_CONF"),
                       "label": a.label}))
 
