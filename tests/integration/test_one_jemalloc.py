@@ -10,7 +10,6 @@ with another (every variant has the same ABI).
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import shutil
@@ -22,13 +21,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import CLI, ROOT, last_json, program
 
 pytestmark = [pytest.mark.build,
               pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the preload runner is Linux-only")]
 
 PROBE_C = ROOT / "tests" / "consumers" / "setuptools_ext" / "src" / "jemalloc_probe" / "_probe.c"
-CHILD = ROOT / "tests" / "programs" / "one_jemalloc.py"
+CHILD = program("one_jemalloc.py")
 
 
 def _compile_extension(package: Path, dest: Path) -> Path:
@@ -38,7 +37,7 @@ def _compile_extension(package: Path, dest: Path) -> Path:
         pytest.skip("no C compiler")
     folder = dest / "jemalloc_probe"
     folder.mkdir(parents=True)
-    (folder / "__init__.py").write_text("import jemalloc_sys\n\njemalloc_sys.load()\nfrom ._probe import *  # noqa\n")
+    shutil.copy(PROBE_C.parent / "__init__.py", folder / "__init__.py")
     out = folder / f"_probe{sysconfig.get_config_var('EXT_SUFFIX')}"
     jem = package / "jemalloc_sys"
     subprocess.run([cc, "-shared", "-fPIC", "-O2", f"-I{sysconfig.get_paths()['include']}", f"-I{jem / 'include'}",
@@ -46,11 +45,6 @@ def _compile_extension(package: Path, dest: Path) -> Path:
     needed = subprocess.run(["readelf", "-d", str(out)], capture_output=True, text=True).stdout
     assert "[libjemalloc_sys.so.2]" in needed and "RPATH" not in needed and "RUNPATH" not in needed
     return dest
-
-
-@pytest.fixture(scope="module")
-def stats_site(make_package: Callable[..., Path]) -> Path:
-    return make_package(JEMALLOC_SYS_BUILD_VARIANT="stats")
 
 
 @pytest.fixture(scope="module")
@@ -64,17 +58,17 @@ def _run(site: Path, extension: Path, *, runner: bool) -> dict[str, object]:
     env["PYTHONPATH"] = os.pathsep.join([str(site), str(extension)])
     cmd = [sys.executable, str(CHILD)]
     if runner:
-        cmd = [sys.executable, "-m", "jemalloc_sys.cli", "run", "--", *cmd]
+        cmd = [*CLI, "run", "--", *cmd]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, cwd=tempfile.gettempdir())
     assert proc.returncode == 0, f"{shlex.join(cmd)}\n{proc.stdout}\n{proc.stderr}"
-    result: dict[str, object] = json.loads(proc.stdout.strip().splitlines()[-1])
+    result: dict[str, object] = last_json(proc.stdout)
     return result
 
 
-def test_under_the_runner_the_extension_allocates_from_the_preloaded_jemalloc(stats_site: Path,
+def test_under_the_runner_the_extension_allocates_from_the_preloaded_jemalloc(stats_package: Path,
                                                                              extension: Path) -> None:
-    out = _run(stats_site, extension, runner=True)
-    preload = str(stats_site / "jemalloc_sys" / "lib" / "libjemalloc_sys_preload.so.2")
+    out = _run(stats_package, extension, runner=True)
+    preload = str(stats_package / "jemalloc_sys" / "lib" / "libjemalloc_sys_preload.so.2")
     assert out["extension_mallocx_from"] == preload  # dladdr of the extension's binding
     assert out["extension_mallctl_from"] == preload  # what answered the extension's mallctl
     assert out["load_mallctl_from"] == preload  # jemalloc_sys.load() is that object too
@@ -83,9 +77,9 @@ def test_under_the_runner_the_extension_allocates_from_the_preloaded_jemalloc(st
     assert out["default_equals_process"] is True  # ctl.default() and process_allocator() agree
 
 
-def test_without_the_runner_the_extension_uses_the_in_process_library(stats_site: Path, extension: Path) -> None:
-    out = _run(stats_site, extension, runner=False)
-    inprocess = str(stats_site / "jemalloc_sys" / "lib" / "libjemalloc_sys.so.2")
+def test_without_the_runner_the_extension_uses_the_in_process_library(stats_package: Path, extension: Path) -> None:
+    out = _run(stats_package, extension, runner=False)
+    inprocess = str(stats_package / "jemalloc_sys" / "lib" / "libjemalloc_sys.so.2")
     assert out["extension_mallocx_from"] == inprocess
     assert out["load_mallctl_from"] == inprocess
     assert out["jemallocs_mapped"] == [inprocess]

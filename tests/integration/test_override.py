@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import run_python
+from conftest import DEBIAN_JEMALLOC, last_json, run_program
 
 pytestmark = pytest.mark.build
 
-DEBIAN_LIB = Path("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
+DEBIAN_LIB = DEBIAN_JEMALLOC
 needs_debian = pytest.mark.skipif(not DEBIAN_LIB.is_file(), reason="Debian's libjemalloc2 is not installed (apt-get install libjemalloc2 libjemalloc-dev)")
 
 
@@ -24,21 +23,9 @@ def override_package(make_package: Callable[..., Path]) -> Path:
     return make_package(JEMALLOC_OVERRIDE=str(DEBIAN_LIB))
 
 
-REPORT = """
-import json, jemalloc_sys
-try:
-    jemalloc_sys.load()
-    error = None
-except jemalloc_sys.LoadError as exc:
-    error = str(exc)
-print(json.dumps({"version": jemalloc_sys.jemalloc_version, "features": sorted(jemalloc_sys.features()),
-                  "info": jemalloc_sys.build_info(), "error": error}))
-"""
-
-
 @pytest.fixture(scope="module")
 def report(override_package: Path) -> dict[str, object]:
-    data: dict[str, object] = json.loads(run_python(override_package, REPORT).stdout)
+    data: dict[str, object] = last_json(run_program(override_package, "override_report.py").stdout)
     return data
 
 

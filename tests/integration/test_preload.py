@@ -7,16 +7,13 @@ The runner's children are real processes started through the console entry
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_python
+from conftest import JEMALLOC_VERSION, last_json, program, run_cli, run_program
 
 from jemalloc_sys import _elf
 
@@ -26,37 +23,15 @@ pytestmark = [pytest.mark.build,
 LIBM = "/lib/x86_64-linux-gnu/libm.so.6" if Path("/lib/x86_64-linux-gnu/libm.so.6").exists() else None
 
 
-@pytest.fixture(scope="module")
-def stats_site(make_package: Callable[..., Path]) -> Path:
-    return make_package(JEMALLOC_SYS_BUILD_VARIANT="stats")
-
-
-def cli(site: Path, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-        ) -> subprocess.CompletedProcess[str]:
-    full = dict(os.environ if env is None else env)
-    full["PYTHONPATH"] = str(site)
-    return subprocess.run([sys.executable, "-m", "jemalloc_sys.cli", *args], env=full, capture_output=True,
-                          text=True, timeout=300, cwd=cwd or site)
-
-
-CHILD = """
-import json, os
-import jemalloc_sys
-a = jemalloc_sys.process_allocator()
-print(json.dumps({"version": a.version, "narenas": a.get("opt.narenas"), "allocated": a.stats().allocated,
-                  "ld_preload": os.environ["LD_PRELOAD"], "malloc_conf": os.environ.get("MALLOC_CONF"),
-                  "label": a.label}))
-"""
-
-
-def test_run_child_reports_jemalloc_and_keeps_the_environment(stats_site: Path) -> None:
+def test_run_child_reports_jemalloc_and_keeps_the_environment(stats_package: Path) -> None:
     env = dict(os.environ, MALLOC_CONF="dirty_decay_ms:2000")
     if LIBM:
         env["LD_PRELOAD"] = LIBM
-    proc = cli(stats_site, "run", "--conf", "narenas:3", "--", sys.executable, "-c", CHILD, env=env)
+    child = program("process_allocator_report.py")
+    proc = run_cli(stats_package, "run", "--conf", "narenas:3", "--", sys.executable, str(child), env=env)
     assert proc.returncode == 0, proc.stderr
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert out["version"].startswith("5.3.1-")
+    out = last_json(proc.stdout)
+    assert out["version"] == JEMALLOC_VERSION
     assert out["narenas"] == 3  # --conf reached the child's allocator
     assert out["allocated"] > 0
     assert "libjemalloc_sys_preload.so.2" in out["label"]
@@ -67,37 +42,20 @@ def test_run_child_reports_jemalloc_and_keeps_the_environment(stats_site: Path) 
     assert out["malloc_conf"] == "dirty_decay_ms:2000,narenas:3"  # added after, never replacing
 
 
-def test_preload_path_is_an_unprefixed_initial_exec_library(stats_site: Path) -> None:
-    proc = cli(stats_site, "preload-path")
+def test_preload_path_is_an_unprefixed_initial_exec_library(stats_package: Path) -> None:
+    proc = run_cli(stats_package, "preload-path")
     assert proc.returncode == 0, proc.stderr
     path = Path(proc.stdout.strip())
-    assert path.is_file() and path.parent == stats_site / "jemalloc_sys" / "lib"
+    assert path.is_file() and path.parent == stats_package / "jemalloc_sys" / "lib"
     info = _elf.read(path)
-    assert info.soname == "libjemalloc_sys_preload.so.2"
+    # It answers as the in-process library (issue 14): an extension's DT_NEEDED binds to it by soname.
+    assert info.soname == "libjemalloc_sys.so.2"
     assert {"malloc", "free", "mallctl"} <= set(info.exported())
     assert info.static_tls  # initial-exec TLS: fine for a library loaded at start-up
 
 
-def test_preload_env_for_subprocess(stats_site: Path) -> None:
-    code = """
-import json, jemalloc_sys
-from jemalloc_sys import errors
-base = {"LD_PRELOAD": "/x/liba.so /x/libb.so", "MALLOC_CONF": "narenas:2", "KEEP": "1"}
-env = jemalloc_sys.preload_env({"background_thread": True, "dirty_decay_ms": 0}, env=base, python_malloc=True)
-out = {"env": {k: env[k] for k in ("LD_PRELOAD", "MALLOC_CONF", "KEEP", "PYTHONMALLOC")}, "base": base}
-again = jemalloc_sys.preload_env(env=env)
-out["again"] = again["LD_PRELOAD"]
-for label, call in [("typo", lambda: jemalloc_sys.preload_env("narenaz:2")),
-                    ("pair", lambda: jemalloc_sys.preload_env("narenas=2")),
-                    ("profile", lambda: jemalloc_sys.preload_env(profile="/tmp/never"))]:
-    try:
-        call()
-        out[label] = None
-    except errors.JemallocError as exc:
-        out[label] = [type(exc).__name__, str(exc)]
-print(json.dumps(out))
-"""
-    out: dict[str, Any] = json.loads(run_python(stats_site, code).stdout.strip().splitlines()[-1])
+def test_preload_env_for_subprocess(stats_package: Path) -> None:
+    out: dict[str, Any] = last_json(run_program(stats_package, "preload_env.py").stdout)
     env = out["env"]
     parts = env["LD_PRELOAD"].split(":")
     assert parts[0].endswith("libjemalloc_sys_preload.so.2") and parts[1:] == ["/x/liba.so", "/x/libb.so"]
@@ -111,13 +69,13 @@ print(json.dumps(out))
     assert "jemalloc-sys[profiling]" in out["profile"][1] and "JEMALLOC_SYS_FEATURES=profiling" in out["profile"][1]
 
 
-def test_run_errors_are_one_line_and_nonzero(stats_site: Path, tmp_path: Path) -> None:
-    missing = cli(stats_site, "run", "--", "no-such-command-jemalloc-sys")
+def test_run_errors_are_one_line_and_nonzero(stats_package: Path, tmp_path: Path) -> None:
+    missing = run_cli(stats_package, "run", "--", "no-such-command-jemalloc-sys")
     assert missing.returncode == 127
     assert missing.stderr.strip().count("\n") == 0 and "no-such-command-jemalloc-sys" in missing.stderr
-    bad = cli(stats_site, "run", "--conf", "narenaz:2", "--", "true")
+    bad = run_cli(stats_package, "run", "--conf", "narenaz:2", "--", "true")
     assert bad.returncode == 1 and "did you mean 'narenas'" in bad.stderr and bad.stderr.strip().count("\n") == 0
-    empty = cli(stats_site, "run")
+    empty = run_cli(stats_package, "run")
     assert empty.returncode == 2 and "no command given" in empty.stderr
-    no_prof = cli(stats_site, "run", "--profile", str(tmp_path / "out"), "--", "true")
+    no_prof = run_cli(stats_package, "run", "--profile", str(tmp_path / "out"), "--", "true")
     assert no_prof.returncode == 1 and "jemalloc-sys[profiling]" in no_prof.stderr

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,26 +19,14 @@ import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import pytest
-from conftest import PROGRAMS, Wheelhouse, shipped_wheel
+from conftest import Wheelhouse, find_interpreter, make_venv, program, run_program, shipped_wheel
 
 pytestmark = [pytest.mark.build, pytest.mark.slow,
               pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Python frames are Linux-only")]
 
 
-FILL = PROGRAMS / "fill.py"
+FILL = program("fill.py")
 WITH_FRAMES = ("3.12", "3.13")
-
-
-def _interpreter(version: str) -> str | None:
-    found = shutil.which(f"python{version}")
-    candidates = [found] if found else []
-    if shutil.which("pyenv"):
-        root = subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip()
-        candidates += sorted(map(str, Path(root).glob(f"versions/{version}.*/bin/python{version}")), reverse=True)
-    for candidate in candidates:
-        if subprocess.run([candidate, "-c", "pass"], capture_output=True).returncode == 0:
-            return candidate
-    return None
 
 
 @pytest.fixture(scope="module")
@@ -48,14 +35,10 @@ def venvs(wheelhouse: Wheelhouse, tmp_path_factory: pytest.TempPathFactory) -> d
     wheels = [shipped_wheel(wheelhouse, "base"), shipped_wheel(wheelhouse, "profiling")]
     made = {}
     for version in ("3.10", "3.11", *WITH_FRAMES):
-        python = _interpreter(version)
+        python = find_interpreter(version)
         if python is None:
             continue
-        where = tmp_path_factory.mktemp(f"py{version}") / "venv"
-        subprocess.run([python, "-m", "venv", str(where)], check=True, capture_output=True)
-        subprocess.run([str(where / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index", "--no-deps",
-                        *map(str, wheels)], check=True, capture_output=True)
-        made[version] = where
+        made[version] = make_venv(tmp_path_factory.mktemp(f"py{version}") / "venv", *wheels, python=python)
     return made
 
 
@@ -80,12 +63,7 @@ def _report(venv: Path, dump: Path, *extra: str) -> str:
 
 def _python_rows(venv: Path, dump: Path) -> dict[str, tuple[float, list[str]]]:
     """label -> (flat bytes, Python stack) of the report's Python table, read through the package itself."""
-    code = ("import json, sys; from jemalloc_sys.prof import read, build_report, python_sites;"
-            "r = build_report(read(sys.argv[1]));"
-            "print(json.dumps({row.function: [row.flat, stack] for row, stack in python_sites(r)}))")
-    proc = subprocess.run([str(venv / "bin" / "python"), "-c", code, str(dump)], capture_output=True, text=True,
-                          cwd=tempfile.gettempdir(), timeout=300)
-    assert proc.returncode == 0, proc.stderr
+    proc = run_program(None, "python_sites.py", str(dump), python=venv / "bin" / "python")
     return {k: (v[0], v[1]) for k, v in json.loads(proc.stdout).items()}
 
 
@@ -139,7 +117,7 @@ def test_threads_in_gil_free_code_and_a_forked_child(venvs: dict[str, Path], tmp
     venv = _venv(venvs, WITH_FRAMES[-1] if WITH_FRAMES[-1] in venvs else WITH_FRAMES[0])
     base = tmp_path / "threads"
     proc = _run(venv, "--profile", str(tmp_path / "final"), "--conf", "lg_prof_sample:12", "--",
-                str(venv / "bin" / "python"), str(PROGRAMS / "pyframes_threads.py"), "10", str(base), timeout=240)
+                str(venv / "bin" / "python"), str(program("pyframes_threads.py")), "10", str(base), timeout=240)
     assert proc.returncode == 0, proc.stdout + proc.stderr  # no crash, no deadlock (the timeout)
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out == {"python_frames": True, "child_status": 0}

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
 import pytest
-from conftest import TARBALL, base_env, needs_tarball
+from conftest import (
+    JEMALLOC_VERSION,
+    SUPPORTED_PYTHONS,
+    TARBALL,
+    base_env,
+    find_interpreter,
+    last_json,
+    make_venv,
+    needs_tarball,
+    run_program,
+)
 
 pytestmark = [pytest.mark.build, pytest.mark.slow, needs_tarball]
-
-
-@pytest.fixture(scope="module")
-def sdist(project_copy: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, "-m", "build", "--sdist", "--no-isolation", "--outdir", str(out)],
-                   cwd=project_copy, env=base_env(), check=True, capture_output=True, text=True, timeout=900)
-    (path,) = out.glob("jemalloc_sys-*.tar.gz")
-    return path
 
 
 def test_sdist_carries_source_configure_and_builder(sdist: Path) -> None:
@@ -54,59 +54,22 @@ def test_install_from_sdist_offline_without_autoconf(sdist: Path, fresh_venv: Pa
     proc = subprocess.run([python, "-m", "pip", "install", "--no-index", "--no-build-isolation", str(sdist)],
                           env=env, cwd=tmp_path, capture_output=True, text=True, timeout=1800)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    code = ("import jemalloc_sys as j, pathlib, sys\n"
-            "h = j.load()\n"
-            "assert pathlib.Path(j.__file__).is_relative_to(sys.prefix), j.__file__\n"
-            "print(j.jemalloc_version, j.library_path())")
-    check = subprocess.run([python, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env)
-    assert check.returncode == 0, check.stderr
-    version, library = check.stdout.split()
-    assert version.startswith("5.3.1-0-g81034ce1f")
-    assert library.startswith(str(fresh_venv))
+    facts = last_json(run_program(None, "load_report.py", python=python, cwd=tmp_path, env=env).stdout)
+    assert Path(facts["package"]).is_relative_to(facts["prefix"]), facts["package"]
+    assert facts["version"] == JEMALLOC_VERSION
+    assert facts["library"].startswith(str(fresh_venv))
 
 
-SUPPORTED = ("3.10", "3.11", "3.12", "3.13")
-"""Every Python ``requires-python`` promises (a test below fails if the two drift)."""
-
-
-def _interpreter(version: str) -> str | None:
-    """``pythonX.Y`` as the machine offers it (on PATH, or installed by pyenv but not selected), resolved."""
-    import shutil
-
-    candidates = [found] if (found := shutil.which(f"python{version}")) else []
-    if shutil.which("pyenv"):
-        root = subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip()
-        candidates += sorted(map(str, Path(root).glob(f"versions/{version}.*/bin/python{version}")), reverse=True)
-    for candidate in candidates:
-        proc = subprocess.run([candidate, "-c", "import sys; print(sys.executable)"], capture_output=True, text=True)
-        if proc.returncode == 0:
-            return proc.stdout.strip()
-    return None
-
-
-def test_supported_versions_are_what_requires_python_says() -> None:
-    from jemalloc_build import project
-
-    assert project.pyproject()["project"]["requires-python"] == f">={SUPPORTED[0]}"
-    classifiers = project.pyproject()["project"]["classifiers"]
-    assert {c.rsplit(" ", 1)[-1] for c in classifiers if c.startswith("Programming Language :: Python :: 3.")} == set(
-        SUPPORTED)
-
-
-@pytest.mark.parametrize("version", SUPPORTED)
+@pytest.mark.parametrize("version", SUPPORTED_PYTHONS)
 def test_the_sdist_builds_and_loads_on_every_supported_python(sdist: Path, tmp_path: Path, version: str) -> None:
     """Issue 11: a platform without a wheel gets the sdist, so it must build with pip's isolated build on each."""
-    python = _interpreter(version)
+    python = find_interpreter(version)
     if python is None:
         pytest.skip(f"no python{version} on this machine (pyenv install {version} adds it)")
-    env_dir = tmp_path / "venv"
-    subprocess.run([python, "-m", "venv", str(env_dir)], check=True, capture_output=True, timeout=300)
-    venv_python = str(env_dir / "bin" / "python")
+    venv_python = str(make_venv(tmp_path / "venv", python=python) / "bin" / "python")
     env = {k: v for k, v in base_env().items() if k != "JEMALLOC_SYS_SOURCE"}
     proc = subprocess.run([venv_python, "-m", "pip", "install", "-q", str(sdist)], env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=1800)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    code = "import sys, jemalloc_sys as j; j.load(); print(sys.version_info[:2], j.jemalloc_version)"
-    check = subprocess.run([venv_python, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env)
-    assert check.returncode == 0, check.stderr
-    assert check.stdout.startswith(f"({version.replace('.', ', ')})") and "5.3.1-0-g81034ce1f" in check.stdout
+    facts = last_json(run_program(None, "load_report.py", python=venv_python, cwd=tmp_path, env=env).stdout)
+    assert facts["python"] == [int(part) for part in version.split(".")] and facts["version"] == JEMALLOC_VERSION

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import PROGRAMS
+from conftest import CLI, PROGRAMS, last_json, program, run_cli, run_program
 
 pytestmark = [pytest.mark.build,
               pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the preload runner is Linux-only")]
@@ -35,8 +35,8 @@ CWD = tempfile.gettempdir()
 
 
 @pytest.fixture(scope="module")
-def site(make_package: Callable[..., Path]) -> Path:
-    return make_package()
+def site(default_package: Path) -> Path:
+    return default_package
 
 
 def _env(site: Path) -> dict[str, str]:
@@ -46,7 +46,7 @@ def _env(site: Path) -> dict[str, str]:
 
 
 def _runner(*args: str) -> list[str]:
-    return [sys.executable, "-m", "jemalloc_sys.cli", "run", *args]
+    return [*CLI, "run", *args]
 
 
 def _free_port() -> int:
@@ -157,9 +157,8 @@ def test_without_the_runner_nothing_changes(site: Path, gunicorn_factory: Callab
 
 
 def test_an_os_fork_child_gets_its_background_thread_back(site: Path) -> None:
-    proc = subprocess.run(_runner("--conf", "background_thread:true", "--", sys.executable,
-                                  str(PROGRAMS / "fork_background.py")), env=_env(site), capture_output=True,
-                          text=True, timeout=120, cwd=CWD)
+    proc = run_cli(site, "run", "--conf", "background_thread:true", "--", sys.executable,
+                   str(program("fork_background.py")), env=_env(site), timeout=120, cwd=Path(CWD))
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == {"parent": [True, 1], "child": [True, 1]}
 
@@ -186,8 +185,8 @@ def test_the_dry_run_shows_the_arena_count_from_a_fake_cgroup(site: Path, tmp_pa
                                                               arenas: int, why: str) -> None:
     (tmp_path / "cgroup.controllers").write_text("cpu\n")
     (tmp_path / "cpu.max").write_text(cpu_max + "\n")
-    proc = subprocess.run(_runner("--dry-run", "--service", "--cgroup-root", str(tmp_path), "--", "gunicorn",
-                                  "app:app"), env=_env(site), capture_output=True, text=True, timeout=60, cwd=CWD)
+    proc = run_cli(site, "run", "--dry-run", "--service", "--cgroup-root", str(tmp_path), "--", "gunicorn", "app:app",
+                   env=_env(site), timeout=60, cwd=Path(CWD))
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     conf = next(line for line in lines if line.startswith("MALLOC_CONF="))
@@ -221,13 +220,10 @@ def test_the_arena_count_in_a_real_cgroup(site: Path) -> None:
 
 def test_a_stable_preload_path_for_dockerfiles(site: Path, tmp_path: Path) -> None:
     link = tmp_path / "usr" / "local" / "lib" / "libjemalloc-sys-preload.so"
-    proc = subprocess.run([sys.executable, "-m", "jemalloc_sys.cli", "preload-path", "--link", str(link)],
-                          env=_env(site), capture_output=True, text=True, timeout=60, cwd=CWD)
+    proc = run_cli(site, "preload-path", "--link", str(link), env=_env(site), timeout=60, cwd=Path(CWD))
     assert proc.returncode == 0, proc.stderr
     assert link.is_symlink() and link.resolve() == Path(proc.stdout.strip()).resolve()
     env = {**_env(site), "LD_PRELOAD": str(link), "MALLOC_CONF": "narenas:3"}
-    code = "import jemalloc_sys; print(jemalloc_sys.process_allocator().get('opt.narenas'))"
-    check = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60,
-                           cwd=tmp_path)
-    assert check.stdout.strip() == "3", check.stderr
+    check = run_program(None, "process_allocator_report.py", env=env, cwd=tmp_path, check=False, timeout=60)
+    assert check.returncode == 0 and last_json(check.stdout)["narenas"] == 3, check.stderr
     shutil.rmtree(tmp_path / "usr")

@@ -6,7 +6,8 @@ variant's manylinux_2_17 wheel from it (zig cc, glibc 2.17), auditwheel repair,
 the builder's own verification. The tests then look at the result themselves:
 the policy auditwheel reports, the exact file lists, the acceptance flow of the
 extras in a fresh venv, the smoke test cibuildwheel runs, and a genuinely
-separate rebuild that must be byte-identical.
+separate rebuild that must be byte-identical. The argument and tool checks that
+build nothing are in tests/unit/test_wheel_builder_main.py and test_tools.py.
 """
 
 from __future__ import annotations
@@ -16,18 +17,19 @@ import json
 import os
 import subprocess
 import sys
-import venv
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CACHE_DIR, ROOT, Wheelhouse, run_builder
+from conftest import CACHE_DIR, ROOT, Wheelhouse, make_venv, program, run_wheel_builder
 
-from jemalloc_build import variants
+from jemalloc_build import project, variants
 
 pytestmark = [pytest.mark.build, pytest.mark.slow]
+
+VERSION = project.version()
 
 CHECKS = {"policy", "symbols", "features", "no build paths", "license", "sbom", "metadata", "twine check",
           "check-wheel-contents"}
@@ -64,7 +66,7 @@ def test_main_command_builds_every_variant_and_prints_the_table(wheelhouse: Whee
         assert wheel["sha256"] in row and wheel["tag"] in row
         sdist = out / wheel["sdist"]["file"]
         assert sdist.is_file() and _sha256(sdist) == wheel["sdist"]["sha256"]
-        assert sdist.name == f"{wheel['distribution'].replace('-', '_')}-5.3.1.0.tar.gz"
+        assert sdist.name == f"{wheel['distribution'].replace('-', '_')}-{VERSION}.tar.gz"
     # the progress display: phases and compile units as they happen
     assert "sdist base: python -m build --sdist -C variant=base" in stderr
     assert "wheel profiling: inprocess library:" in stderr or "reusing" in stderr
@@ -108,7 +110,7 @@ def test_base_wheel_holds_exactly_the_checkout_python_sources_and_the_native_par
     for native in ("lib/libjemalloc_sys.so.2", "lib/libjemalloc_sys_preload.so.2", "lib/libjemalloc_sys.so",
                    "include/jemalloc/jemalloc.h", "COPYING.jemalloc", "_build_record.json"):
         assert f"jemalloc_sys/{native}" in names, native
-    info = "jemalloc_sys-5.3.1.0.dist-info"
+    info = f"jemalloc_sys-{VERSION}.dist-info"
     assert {n for n in names if n.startswith(info)} >= {f"{info}/{f}" for f in (
         "METADATA", "WHEEL", "RECORD", "licenses/LICENSE", "sboms/jemalloc.cdx.json")}
     assert not any("bin/jeprof" in n for n in names)  # jeprof ships with profiling builds only
@@ -127,7 +129,7 @@ def test_companion_holds_the_base_native_payload_under_its_own_package(
               if n.startswith("jemalloc_sys/") and not n.endswith((".py", "py.typed"))}
     if variant in ("profiling", "debug"):
         native |= {"bin/jeprof", "bin/jeprof-inprocess", "lib/libjemalloc_sys_pyframes.so"}
-    info = f"{package}-5.3.1.0.dist-info"
+    info = f"{package}-{VERSION}.dist-info"
     expected = {f"{package}/{n}" for n in native} | {f"{package}/__init__.py", f"{package}/py.typed"}
     assert {n for n in names if not n.startswith(info)} == expected
     assert {n for n in names if n.startswith(info)} == {f"{info}/{f}" for f in (
@@ -138,7 +140,7 @@ def test_companion_holds_the_base_native_payload_under_its_own_package(
 
 class _Env:
     def __init__(self, root: Path, wheelhouse: Path) -> None:
-        venv.EnvBuilder(with_pip=True).create(root)
+        make_venv(root)
         self.python = str(root / "bin" / "python")
         self.root = root
         self.find = ["--no-index", "--find-links", str(wheelhouse)]
@@ -152,11 +154,8 @@ class _Env:
         return proc
 
     def state(self, **env: str) -> tuple[str, dict[str, bool]]:
-        code = ("import json, jemalloc_sys; from jemalloc_sys import ctl; a = ctl.default();"
-                "print(json.dumps([jemalloc_sys.variant(),"
-                " {n: a.read('config.' + n, 'bool') for n in ('stats', 'prof', 'debug')}]))")
-        name, config = json.loads(self.run("-c", code, **env).stdout)
-        return name, config
+        facts = json.loads(self.run(str(program("variant_report.py")), **env).stdout)
+        return facts["variant"], facts["config"]
 
     def pip_check(self) -> None:
         assert "No broken requirements found" in self.run("-m", "pip", "check").stdout
@@ -194,7 +193,7 @@ def test_environment_selects_among_installed_variants_and_smoke_test_passes(fres
         assert fresh_env.state()[0] == "profiling"
         assert fresh_env.state(JEMALLOC_SYS_VARIANT="stats") == ("stats", {"stats": True, "prof": False,
                                                                             "debug": False})
-        smoke = fresh_env.run(str(ROOT / "tests" / "programs" / "wheel_smoke.py")).stdout
+        smoke = fresh_env.run(str(program("wheel_smoke.py"))).stdout
         for package in ("jemalloc_sys", "jemalloc_sys_stats", "jemalloc_sys_profiling"):
             assert f"{package}: libjemalloc_sys.so.2 loads, allocates" in smoke
             assert f"ok   {package} fork (preload)" in smoke
@@ -212,7 +211,7 @@ def test_a_separate_build_from_the_same_sdist_is_byte_identical(
     """A genuinely separate build: a fresh, empty builder cache (new configure + make) and another work folder."""
     out, report, _, _ = wheelhouse
     again = tmp_path / "again"
-    proc = run_builder("--variants", "base", "--from-sdists", str(out), "--out", str(again),
+    proc = run_wheel_builder("--variants", "base", "--from-sdists", str(out), "--out", str(again),
                         "--cache-dir", str(tmp_path / "fresh-cache"), "--no-install-check")
     assert proc.returncode == 0, proc.stdout + proc.stderr[-4000:]
     first = _wheel(report, out, "base")
@@ -222,29 +221,12 @@ def test_a_separate_build_from_the_same_sdist_is_byte_identical(
     assert _sha256(second) == _sha256(first)
 
 
-def test_unknown_variant_is_refused_in_one_line() -> None:
-    proc = run_builder("--variants", "base,fastest", timeout=120)
-    assert proc.returncode == 3  # a bad setting (jemalloc_build.errors.SettingError)
-    assert proc.stderr.strip().splitlines()[0] == (
-        "wheel_builder: error: --variants='fastest' is not a variant; accepted: base, stats, profiling, debug")
-
-
-def test_without_install_a_missing_tool_environment_is_one_line_with_the_fix(tmp_path: Path) -> None:
-    from wheel_builder import tools
-
-    with pytest.raises(tools.MissingToolError) as info:
-        tools.ensure(tmp_path, install=False, say=lambda line: None)
-    text = str(info.value)
-    assert "\n" not in text
-    assert "no tool environment yet" in text and "-m wheel_builder (without --no-install)" in text
-
-
 def test_tool_versions_are_checked_not_just_presence(tmp_path: Path) -> None:
     """A tool environment whose setuptools is too old is incomplete (issue 11: 65.5 passed a presence check)."""
     from wheel_builder import tools
 
     env = tools.ToolEnv(root=tmp_path / "env")
-    venv.EnvBuilder(with_pip=True).create(env.root)
+    make_venv(env.root)
     subprocess.run([str(env.python), "-m", "pip", "install", "-q", "setuptools==65.5.0", "packaging"], check=True,
                    capture_output=True)
     found = tools.problems(env)
@@ -257,7 +239,7 @@ def test_a_profiling_library_that_cannot_backtrace_fails_the_main_command(tmp_pa
     functional check must fail the run with one line naming the variant and the check."""
     if not sys.platform.startswith("linux") or os.uname().machine != "x86_64":
         pytest.skip("the fallback's crash is shown with the manylinux x86_64 zig toolchain")
-    proc = run_builder("--variants", "profiling", "-C", "prof-backtrace=gcc", "--out", str(tmp_path / "wh"),
+    proc = run_wheel_builder("--variants", "profiling", "-C", "prof-backtrace=gcc", "--out", str(tmp_path / "wh"),
                         "--cache-dir", str(CACHE_DIR), "--no-install-check")
     assert proc.returncode == 1, proc.stdout + proc.stderr[-3000:]
     failed = [line for line in proc.stdout.splitlines() if line.startswith("FAIL ")]

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, program
 
 
 def test_import_pulls_in_no_heavy_module() -> None:
-    code = ("import sys; before = set(sys.modules); import jemalloc_sys; new = set(sys.modules) - before;"
-            "heavy = {'ctypes', 'json', 'pathlib', 'logging', 'typing', 'importlib.util', 'jemalloc_sys._loader'};"
-            "print(sorted(new & heavy))")
-    out = subprocess.run([sys.executable, "-S", "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-S", str(program("import_cost.py"))], cwd=ROOT, capture_output=True,
+                         text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.stdout.strip() == "[]"
 
 

@@ -1,4 +1,4 @@
-"""Settings -> configure arguments, for each feature and platform, without building."""
+"""jemalloc_build.configure: settings -> configure arguments, for each feature and platform, without building."""
 
 from __future__ import annotations
 
