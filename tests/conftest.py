@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from jemalloc_build import build as build_mod  # noqa: E402
+from jemalloc_build import cache as cache_mod  # noqa: E402
 from jemalloc_build import cross, manifest, source  # noqa: E402
 from jemalloc_build import settings as settings_mod  # noqa: E402
 from jemalloc_build.errors import BuildError  # noqa: E402
@@ -42,6 +43,12 @@ DATA = ROOT / "tests" / "data"
 PROGRAMS = ROOT / "tests" / "programs"
 """Child programs the tests run: real files, so ruff and mypy check them."""
 CACHE_DIR = Path(os.environ.get("JEMALLOC_SYS_TEST_CACHE", ROOT / "build" / "test-cache"))
+ZIG_CACHE = Path(os.environ.get("JEMALLOC_SYS_TEST_ZIG_CACHE") or cache_mod.default_cache_dir() / "zig")
+"""zig's global cache for every zig build of the suite: the user cache folder's, which ``python -m
+wheel_builder`` also uses. It holds what zig compiles once per target and zig version (libc, compiler-rt,
+libunwind: over ten minutes for all the targets on two cores, musl's libc most of it) and has no say in
+what a build produces, so a clean clone reuses it; the builder cache (``CACHE_DIR``) stays per checkout,
+so every library is still built by the run. A machine's first run fills it."""
 JEMALLOC_VERSION = manifest.load().version_string
 """The pinned jemalloc's version string, as a built library reports it (``5.3.1-0-g81034ce1f...``)."""
 DEBIAN_JEMALLOC = Path("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
@@ -70,6 +77,7 @@ def base_env(**extra: str) -> dict[str, str]:
     if TARBALL is not None:
         env["JEMALLOC_SYS_SOURCE"] = str(TARBALL)
     env["JEMALLOC_SYS_CACHE_DIR"] = str(CACHE_DIR)
+    env["ZIG_GLOBAL_CACHE_DIR"] = str(ZIG_CACHE)
     env.update(extra)
     return env
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import CACHE_DIR, PROGRAMS, ROOT, base_env
+from conftest import CACHE_DIR, PROGRAMS, ROOT, ZIG_CACHE, base_env
 
 from jemalloc_build import build as build_mod
 from jemalloc_build import cross, platforms
@@ -49,7 +49,7 @@ def cross_build(build: Callable[..., build_mod.BuildResult]) -> CrossBuild:
 def _compile(target: cross.CrossTarget, result: build_mod.BuildResult, out_dir: Path) -> Path:
     """Link tests/programs/cross_alloc.c against the built library with the target's own compiler."""
     lib_dir = result.root / "lib"
-    env = {**os.environ, "ZIG_GLOBAL_CACHE_DIR": str(CACHE_DIR / "zig-programs"),
+    env = {**os.environ, "ZIG_GLOBAL_CACHE_DIR": str(ZIG_CACHE),
            "ZIG_LOCAL_CACHE_DIR": str(CACHE_DIR / "zig-programs")}
     # -O2: zig's default (Debug) links its UBSan runtime, which needs newer libc symbols
     # (statx from musl 1.2.5) than the loaders here provide; the test is about the library.

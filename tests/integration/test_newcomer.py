@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import CACHE_DIR
+from conftest import ZIG_CACHE
 
 pytestmark = [pytest.mark.build, pytest.mark.slow]
 
@@ -73,7 +73,7 @@ def test_the_main_command_works_on_a_fresh_machine(project_copy: Path, newcomer_
     home, checkout = tmp_path / "home", tmp_path / "checkout"
     home.mkdir()
     shutil.copytree(project_copy, checkout, symlinks=True)
-    zig_cache = CACHE_DIR / "zig"
+    zig_cache = ZIG_CACHE
     if zig_cache.is_dir():
         shutil.copytree(zig_cache, home / ".cache" / "jemalloc-sys" / "zig", symlinks=True)
     bin_dir = _path_without_tools(tmp_path / "bin")

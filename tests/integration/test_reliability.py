@@ -30,11 +30,11 @@ from xml.etree import ElementTree
 
 import pytest
 from conftest import (
-    CACHE_DIR,
     CLI,
     JEMALLOC_VERSION,
     PROGRAMS,
     ROOT,
+    ZIG_CACHE,
     base_env,
     last_json,
     release_env,
@@ -63,7 +63,7 @@ def _upstream(tmp_path: Path, build: Callable[..., build_mod.BuildResult], *, va
     """
     lines: list[str] = []
     env = release_env(JEMALLOC_SYS_CACHE_DIR=str(tmp_path / "cache"), JEMALLOC_SYS_RUN_JEMALLOC_TESTS="1",
-                      JEMALLOC_SYS_BUILD_VARIANT=variant, ZIG_GLOBAL_CACHE_DIR=str(CACHE_DIR / "zig"))
+                      JEMALLOC_SYS_BUILD_VARIANT=variant, ZIG_GLOBAL_CACHE_DIR=str(ZIG_CACHE))
     result = build_mod.build_jemalloc(resolve_settings(env), environ=env, flavour=flavour, report=lines.append)
     assert not result.reused  # a reused entry would mean no test ran
     shipped = build(flavour=flavour, JEMALLOC_SYS_BUILD_VARIANT=variant)
