@@ -28,6 +28,12 @@ ALLOC_C = PROGRAMS / "cross_alloc.c"
 BLOCKS = 2000
 EXPECTED_CHECKSUM = sum(i & 0xFF for i in range(BLOCKS))
 """What cross_alloc.c's checksum must be if every block kept the byte written into it."""
+MORE_TARGETS = os.environ.get("JEMALLOC_SYS_TEST_MORE_TARGETS") == "1"
+more_targets = pytest.mark.skipif(
+    not MORE_TARGETS, reason="opt-in (JEMALLOC_SYS_TEST_MORE_TARGETS=1): a target beyond the default run's 60-minute"
+    " budget; CI builds and runs manylinux x86_64 and aarch64 and musllinux x86_64, profiling included")
+"""Targets the default run leaves out: Windows (zig and mingw-w64), macOS, s390x, aarch64 at
+lg_page=12, i686/armv7l/ppc64le. Each is one or two builds of a few minutes."""
 
 CrossBuild = Callable[..., build_mod.BuildResult]
 
@@ -121,6 +127,7 @@ def test_manylinux_aarch64_runs_on_4k_16k_and_64k_kernels(cross_build: CrossBuil
         assert f"os_page={page} " in proc.stdout  # qemu really presented that kernel page size
 
 
+@more_targets
 @pytest.mark.build
 def test_aarch64_lg_page_12_build_fails_on_a_64k_kernel(cross_build: CrossBuild, tmp_path: Path) -> None:
     """The check above can fail: a 4 KiB-page library refuses a 64 KiB kernel (crate #80)."""
@@ -160,6 +167,7 @@ PE_RUNTIME_EXPORTS = {"_CRT_INIT", "__mingw_module_is_dll", "atexit", "tls_callb
 SYSTEM_DLLS = ("kernel32.dll", "msvcrt.dll", "ucrtbase.dll", "api-ms-win-crt-", "ntdll.dll")
 
 
+@more_targets
 @pytest.mark.build
 @pytest.mark.parametrize("name", ["windows-amd64", "windows-amd64-mingw"])
 def test_windows_dll_imports_only_system_dlls_and_allocates_under_wine(
@@ -183,6 +191,7 @@ MACHO_LINKER_SYMBOLS = {"__mh_dylib_header", "___dso_handle"}
 """Symbols the linker itself defines in every dylib, not jemalloc's."""
 
 
+@more_targets
 @pytest.mark.build
 @pytest.mark.parametrize("name", ["macos-x86_64", "macos-arm64"])
 def test_macos_dylib_install_name_minimum_os_and_exports(cross_build: CrossBuild, name: str) -> None:
@@ -217,6 +226,7 @@ def _minimum_os(lief: object, macho: object) -> list[int]:
     return list(macho.version_min.version)  # type: ignore[attr-defined]
 
 
+@more_targets
 @pytest.mark.build
 def test_s390x_big_endian_library_runs_under_qemu(cross_build: CrossBuild, tmp_path: Path) -> None:
     result = cross_build("manylinux-s390x")
@@ -231,12 +241,10 @@ MORE_ARCHES = {"manylinux-i686": 3, "manylinux-armv7l": 40, "manylinux-ppc64le":
 """Further Linux targets the crate supports -> their ELF machine (EM_386, EM_ARM, EM_PPC64)."""
 
 
+@more_targets
 @pytest.mark.build
 @pytest.mark.parametrize("name", sorted(MORE_ARCHES))
 def test_more_linux_arches_build_and_run(cross_build: CrossBuild, tmp_path: Path, name: str) -> None:
-    if os.environ.get("JEMALLOC_SYS_TEST_MORE_ARCHES") != "1":
-        pytest.skip("set JEMALLOC_SYS_TEST_MORE_ARCHES=1 to build i686/armv7l/ppc64le too"
-                    " (three more zig builds of several minutes, beyond the CI budget)")
     result = cross_build(name)
     info = _elf.read(result.library)
     assert info.machine == MORE_ARCHES[name] and info.little_endian
