@@ -106,11 +106,12 @@ def _run(platform: Platform, probe: Path, library: Library, args: list[str],
     if library.flavour == "preload":
         guest["LD_PRELOAD"] = str(library.path)
     cmd = [*platform.runner]
-    if platform.qemu:
-        for key, value in guest.items():  # to the emulated program, not to qemu itself
-            cmd += ["-E", f"{key}={value}"]
-    else:
-        env.update(guest)
+    if platform.qemu and "LD_PRELOAD" in guest:
+        # LD_PRELOAD must reach the emulated program, not qemu itself: qemu's -E sets it in the guest only.
+        # Everything else is inherited through qemu's own environment, because -E splits its value at
+        # commas and would cut "prof:true,lg_prof_sample:0" in two (and then refuse the second half).
+        cmd += ["-E", f"LD_PRELOAD={guest.pop('LD_PRELOAD')}"]
+    env.update(guest)
     cmd += [str(probe), str(library.path), library.prefix, *args]
     try:
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=TIMEOUT)
