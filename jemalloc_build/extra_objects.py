@@ -33,6 +33,12 @@ def digest(names: tuple[str, ...]) -> dict[str, str]:
     return {name: hashlib.sha256((CSRC / name).read_bytes()).hexdigest() for name in names}
 
 
+OPTIONAL_NAMES = frozenset({"memalign", "valloc", "pvalloc"})
+"""Public names configure lists only where the C library has the function (``AC_CHECK_FUNC``: musl
+has no ``pvalloc``). ``prefixed_aliases.c`` compiles their aliases under jemalloc's own
+``JEMALLOC_OVERRIDE_*`` macros, so an alias exists exactly when jemalloc exports the function."""
+
+
 def aliased_names() -> frozenset[str]:
     """The public names ``prefixed_aliases.c`` answers under the ``_rjem_`` prefix."""
     text = (CSRC / ALIASES).read_text(encoding="utf-8")
@@ -48,7 +54,7 @@ def check_aliases(objdir: Path) -> None:
     public = {line.split(":", 1)[0] for line in listing.read_text(encoding="utf-8").split() if ":" in line}
     # smallocx_<commit> is listed always but exists only with --enable-experimental-smallocx, never passed here.
     public = {name for name in public if not name.startswith("smallocx_")}
-    missing, extra = sorted(public - aliased_names()), sorted(aliased_names() - public)
+    missing, extra = sorted(public - aliased_names()), sorted(aliased_names() - public - OPTIONAL_NAMES)
     if missing or extra:
         raise ConfigureError(
             f"jemalloc's public API ({listing.name}) and jemalloc_build/csrc/{ALIASES} differ:"
@@ -58,7 +64,8 @@ def check_aliases(objdir: Path) -> None:
 def compile_all(names: tuple[str, ...], *, objdir: Path, env: Mapping[str, str]) -> list[Path]:
     """Compile each file to ``objdir/jemalloc_sys_<stem>.o`` with ``CC``, ``CPPFLAGS``, ``CFLAGS``, ``EXTRA_CFLAGS``."""
     objects = []
-    flags = [*shlex.split(env.get("CPPFLAGS", "")), *shlex.split(env.get("CFLAGS", "")),
+    # objdir/include holds jemalloc's generated jemalloc/jemalloc_defs.h (what this configure found).
+    flags = [f"-I{objdir / 'include'}", *shlex.split(env.get("CPPFLAGS", "")), *shlex.split(env.get("CFLAGS", "")),
              *shlex.split(env.get("EXTRA_CFLAGS", ""))]
     for name in names:
         out = objdir / f"jemalloc_sys_{Path(name).stem}.o"

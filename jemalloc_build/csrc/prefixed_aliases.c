@@ -16,6 +16,10 @@
  */
 #include <stddef.h>
 
+/* What this configure found: JEMALLOC_OVERRIDE_{MEMALIGN,VALLOC,PVALLOC} exist only where the C
+ * library has the function (musl has no pvalloc), exactly when jemalloc exports it. */
+#include "jemalloc/jemalloc_defs.h"
+
 #define EXPORT __attribute__((visibility("default")))
 
 void *malloc(size_t size);
@@ -38,9 +42,6 @@ int mallctlnametomib(const char *name, size_t *mibp, size_t *miblenp);
 int mallctlbymib(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp, void *newp, size_t newlen);
 void malloc_stats_print(void (*write_cb)(void *, const char *), void *cbopaque, const char *opts);
 size_t malloc_usable_size(const void *ptr);
-void *memalign(size_t alignment, size_t size);
-void *valloc(size_t size);
-void *pvalloc(size_t size);
 
 EXPORT void *_rjem_malloc(size_t size) { return malloc(size); }
 EXPORT void *_rjem_calloc(size_t number, size_t size) { return calloc(number, size); }
@@ -77,9 +78,18 @@ EXPORT void _rjem_malloc_stats_print(void (*write_cb)(void *, const char *), voi
 	malloc_stats_print(write_cb, cbopaque, opts);
 }
 EXPORT size_t _rjem_malloc_usable_size(const void *ptr) { return malloc_usable_size(ptr); }
+#ifdef JEMALLOC_OVERRIDE_MEMALIGN
+void *memalign(size_t alignment, size_t size);
 EXPORT void *_rjem_memalign(size_t alignment, size_t size) { return memalign(alignment, size); }
+#endif
+#ifdef JEMALLOC_OVERRIDE_VALLOC
+void *valloc(size_t size);
 EXPORT void *_rjem_valloc(size_t size) { return valloc(size); }
+#endif
+#ifdef JEMALLOC_OVERRIDE_PVALLOC
+void *pvalloc(size_t size);
 EXPORT void *_rjem_pvalloc(size_t size) { return pvalloc(size); }
+#endif
 
 /*
  * The public variables cannot be aliased without jemalloc's own translation unit: these are
