@@ -126,9 +126,12 @@ def _run(platform: Platform, probe: Path, library: Library, args: list[str],
         tail = (proc.stderr.strip().splitlines() or [""])[-1][:200]
         return None, f"the probe died ({how}){': ' + tail if tail else ''}"
     try:
-        return json.loads(lines[-1]), f"exit {proc.returncode}"
+        doc: dict[str, object] = json.loads(lines[-1])
     except (IndexError, json.JSONDecodeError):
         return None, f"no result from the probe (exit {proc.returncode}): {proc.stdout[-200:]!r}"
+    if doc.get("ok") is False and "error" in doc:  # it could not even start the check (no library, no symbol)
+        return None, f"the probe could not run the check (exit {proc.returncode}): {doc['error']}"
+    return doc, f"exit {proc.returncode}"
 
 
 def _mb(value: float) -> str:

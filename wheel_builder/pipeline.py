@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import functional
+from . import functional, libc
 from .errors import StepError
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,10 @@ def resolve_target(name: str, *, tools_dir: Path, python: str) -> ReleaseTarget:
     entry = cross.get(name)
     env = cross.environment(entry, tools_dir=tools_dir, python=python)
     runner = cross.runner(entry)
-    probe = functional.Platform(compiler=cross.compiler_command(entry, python=python), runner=runner,
+    compiler = cross.compiler_command(entry, python=python)
+    if entry.triple.endswith("-musl"):
+        compiler = [*compiler, "-dynamic"]  # zig links musl programs statically by default, and those cannot dlopen
+    probe = functional.Platform(compiler=compiler, runner=runner,
                                 why_not=cross.missing_runtime(entry), windows="windows" in entry.name)
     # Installable here: a manylinux wheel of this machine's architecture (musllinux needs a musl Python).
     installable = entry.wheel_tag.startswith("manylinux") and entry.wheel_tag.endswith("_" + platform.machine())
@@ -257,7 +260,11 @@ def repair(wheel: Path, *, target: ReleaseTarget, env: dict[str, str], work: Pat
     dest = work / f"repaired-{variant}"
     dest.mkdir()
     cmd = [str(python), "-m", "auditwheel", "repair", "-w", str(dest)]
-    cmd += ["--plat", auditwheel_plat(target.wheel_tag)]
+    cmd += ["--plat", libc.auditwheel_plat(target.wheel_tag), *libc.search_args(target.wheel_tag, fallback=dest)]
+    if libc.foreign_libc(target.wheel_tag):
+        wheel = _retag_for_libc(wheel, target.wheel_tag, python=python, env=env, work=work, variant=variant,
+                                progress=progress)
+        cmd += ["--exclude", "libc.so"]  # unsure of that C library's version, auditwheel would graft it
     run_logged([*cmd, str(wheel)], env=env, log_path=work / f"repair-{variant}.log", progress=progress,
                label=f"repair {variant}")
     made = sorted(dest.glob("*.whl"))
@@ -266,17 +273,23 @@ def repair(wheel: Path, *, target: ReleaseTarget, env: dict[str, str], work: Pat
     return made[0]
 
 
-def auditwheel_plat(wheel_tag: str) -> str:
-    """The ``--plat`` value for auditwheel: the target's tag, or "auto" where auditwheel cannot name it.
+def _retag_for_libc(wheel: Path, wheel_tag: str, *, python: Path, env: dict[str, str], work: Path, variant: str,
+                    progress: Progress) -> Path:
+    """The raw wheel tagged for its C library (``wheel tags``), which auditwheel reads from the file name.
 
-    auditwheel offers ``--plat`` choices for this machine's architecture and C
-    library only (manylinux tags on glibc, musllinux on musl); for a foreign
-    one "auto" takes the policy from the wheel, and ``verify`` checks the tag.
+    setuptools tags every Linux wheel ``linux_<arch>``; from that auditwheel assumes this
+    machine's C library, and on glibc a musl library's ``libc.so`` is not a system library.
     """
-    host_libc = "musllinux" if platform.libc_ver()[0] != "glibc" else "manylinux"
-    if wheel_tag.startswith(host_libc) and wheel_tag.endswith("_" + platform.machine()):
-        return wheel_tag
-    return "auto"
+    dest = work / f"retagged-{variant}"
+    dest.mkdir()
+    copy = dest / wheel.name
+    shutil.copy2(wheel, copy)
+    run_logged([str(python), "-m", "wheel", "tags", "--remove", "--platform-tag", wheel_tag, str(copy)], env=env,
+               log_path=work / f"retag-{variant}.log", progress=progress, label=f"retag {variant}")
+    made = sorted(dest.glob("*.whl"))
+    if len(made) != 1:
+        raise StepError(f"retag {variant}: expected one wheel in {dest}, found {[p.name for p in made]}")
+    return made[0]
 
 
 def make_workdir() -> Path:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from jemalloc_sys import _names
 
-from . import functional
+from . import functional, libc
 
 Check = tuple[str, bool, str]
 
@@ -64,6 +64,12 @@ def check_policy(wheel: Path, expect: Expect) -> Check:
     if not expect.linux:
         ok = not expect.wheel_tag or expect.wheel_tag in tags
         return "tag", ok, f"{'.'.join(tags)} (expected {expect.wheel_tag or 'any'}; auditwheel is Linux-only)"
+    if expect.wheel_tag and libc.foreign_libc(expect.wheel_tag):
+        # auditwheel judges a musllinux wheel by the musl it finds on this glibc machine and reports
+        # "linux"; the policy is judged on the target (cibuildwheel's musllinux job). Here: the tag.
+        ok = expect.wheel_tag in tags
+        return "policy", ok, (f"{'.'.join(tags)} (expected {expect.wheel_tag}); auditwheel's policy analysis"
+                              " needs a machine of that C library: done by the release workflow's job")
     proc = _run([expect.python, "-m", "auditwheel", "show", "--json", str(wheel)])
     if proc.returncode != 0:
         return "policy", False, f"auditwheel show failed: {proc.stderr.strip()[-300:]}"
