@@ -50,12 +50,20 @@ def _as_newcomer(uid: int) -> list[str]:
     return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
 
 
-def _newcomer_python(user: list[str]) -> str:
-    """An interpreter the unprivileged user can run: ours, or the system's when ours sits in root's home."""
-    for python in (sys.executable, "/usr/bin/python3"):
-        if Path(python).exists() and subprocess.run([*user, python, "-c", "import venv"], capture_output=True).returncode == 0:
+def _newcomer_python(user: list[str], where: Path) -> str:
+    """An interpreter the unprivileged user can make a venv with: the system's, else ours.
+
+    Ours may sit in root's home, which the user cannot enter; Debian's own Python 3 (with its
+    ensurepip's setuptools 65.5) is the interpreter a new user of a fresh machine has anyway.
+    """
+    for n, python in enumerate(("/usr/bin/python3", sys.executable)):
+        trial = where / f"trial-venv-{n}"
+        made = subprocess.run([*user, python, "-m", "venv", "--without-pip", str(trial)], capture_output=True)
+        if made.returncode == 0 and subprocess.run([*user, str(trial / "bin" / "python"), "-c", "pass"],
+                                                   capture_output=True).returncode == 0:
             return python
-    pytest.skip(f"no interpreter the unprivileged user can run ({sys.executable} is in a folder closed to it)")
+    pytest.skip(f"no interpreter the unprivileged user can make a venv with ({sys.executable} is in a folder"
+                " closed to it, and /usr/bin/python3 has no venv)")
 
 
 @pytest.fixture
@@ -87,7 +95,7 @@ def test_the_main_command_works_on_a_fresh_machine(project_copy: Path, newcomer_
     env.update({k: v for k, v in os.environ.items() if k.startswith(("PIP_", "http", "HTTP", "no_proxy"))})
     user = _as_newcomer(NOBODY)
     venv_dir = tmp_path / "venv"
-    subprocess.run([*user, _newcomer_python(user), "-m", "venv", str(venv_dir)], env=env, check=True, capture_output=True,
+    subprocess.run([*user, _newcomer_python(user, tmp_path), "-m", "venv", str(venv_dir)], env=env, check=True, capture_output=True,
                    cwd=tmp_path)
     python = str(venv_dir / "bin" / "python")
     old = subprocess.run([python, "-c", "import setuptools; print(setuptools.__version__)"], env=env,

@@ -29,7 +29,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 PACKAGES = ("jemalloc_sys", "jemalloc_sys_stats", "jemalloc_sys_profiling", "jemalloc_sys_debug")
 CONFIG_FEATURE = {"stats": "stats", "prof": "profiling", "debug": "debug"}
 
