@@ -97,7 +97,15 @@ def safe_extract(tarball: Path, dest: Path, *, top: str, origin: str) -> Path:
             members = archive.getmembers()
             for member in members:
                 _check_member(member, top, origin)
-            archive.extractall(dest, members=members, filter="data")
+            if hasattr(tarfile, "data_filter"):
+                archive.extractall(dest, members=members, filter="data")
+            else:
+                # Extraction filters came in patch releases (3.10.12, 3.11.4); Debian 12's 3.11.2 has none.
+                # The member checks above already refuse what the "data" filter would; this drops the
+                # permission bits it would drop, so both paths give the same tree.
+                for member in members:
+                    member.mode &= 0o755
+                archive.extractall(dest, members=members)  # every member checked above
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise SourceError(f"{origin}: cannot read {tarball.name} ({exc}); fetch the tarball again") from None
     return dest / top

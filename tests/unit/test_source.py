@@ -98,3 +98,22 @@ def test_offline_copy_is_found_after_the_cache_and_still_verified(tmp_path: Path
     monkeypatch.setattr(source, "VENDOR_DIR", tmp_path / "no-vendor")
     with pytest.raises(SourceError, match=r"offline copy .*: .* is 15 bytes, expected 927159"):
         source.locate_tarball("", mf, tmp_path / "cache")
+
+
+@pytest.mark.parametrize("filters", [True, False], ids=["with-extraction-filters", "python-without-filters"])
+def test_extraction_is_the_same_with_and_without_tarfiles_filters(tmp_path: Path, filters: bool,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Extraction filters came in patch releases (3.11.4); Debian 12's Python 3.11.2 has none."""
+    if not filters:
+        monkeypatch.delattr(tarfile, "data_filter", raising=False)
+    elif not hasattr(tarfile, "data_filter"):
+        pytest.skip("this Python has no tarfile extraction filters")
+    setuid = member(f"{TOP}/tool")
+    setuid.mode = 0o4777
+    tar = make_tar(tmp_path / "t.tar.gz", [setuid, member(f"{TOP}/a/file")])
+    out = source.safe_extract(tar, tmp_path / "out", top=TOP, origin="test")
+    assert (out / "a" / "file").read_bytes() == b"x"
+    assert (out / "tool").stat().st_mode & 0o7777 == 0o755  # no setuid, not writable by others
+    with pytest.raises(SourceError):
+        source.safe_extract(make_tar(tmp_path / "bad.tar.gz", [member("../escape")]), tmp_path / "o2", top=TOP,
+                            origin="test")
