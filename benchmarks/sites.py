@@ -26,13 +26,13 @@ def clean_env(base: Mapping[str, str]) -> dict[str, str]:
 
 
 def preload_env(site_dir: Path, base: Mapping[str, str], conf: str = "", **options: object) -> dict[str, str]:
-    """``jemalloc_sys.preload_env(conf, **options)`` of the package in ``site_dir``, applied to ``base``.
+    """``jemalloc_sys.preload.preload_env(conf, **options)`` of the package in ``site_dir``, applied to ``base``.
 
     That is the runner's environment; ``options`` are the function's keyword arguments
     (``profile=DIR``, ``python_frames=False``...), passed as JSON.
     """
-    code = ("import json, sys, jemalloc_sys; "
-            "print(json.dumps(jemalloc_sys.preload_env(sys.argv[1] or None, env=json.loads(sys.argv[2]),"
+    code = ("import json, sys; from jemalloc_sys import preload; "
+            "print(json.dumps(preload.preload_env(sys.argv[1] or None, env=json.loads(sys.argv[2]),"
             " **json.loads(sys.argv[3]))))")
     proc = subprocess.run([sys.executable, "-c", code, conf, json.dumps(dict(base)), json.dumps(options)],
                           env={**base, "PYTHONPATH": str(site_dir)}, capture_output=True, text=True,

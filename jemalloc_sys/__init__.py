@@ -107,16 +107,20 @@ def build_info() -> dict[str, Any]:
 
 
 def preload_env(conf: Any = None, *, profile: str | None = None, env: dict[str, str] | None = None,
-                python_malloc: bool = False) -> dict[str, str]:
+                python_malloc: bool = False, service: bool = False, arenas: str | int | None = None,
+                python_frames: bool = True) -> dict[str, str]:
     """Environment that runs a child under jemalloc (``subprocess.run(cmd, env=jemalloc_sys.preload_env())``).
 
     Adds the preload library to ``LD_PRELOAD`` and ``conf`` (``"narenas:2"`` or a dict) to
     ``MALLOC_CONF`` without dropping what is there; ``profile=DIR`` makes the child dump heap
-    profiles into DIR at exit. See :mod:`jemalloc_sys.preload`.
+    profiles into DIR at exit (with Python frames unless ``python_frames=False``);
+    ``service`` and ``arenas`` are the runner's ``--service`` and ``--arenas``. The same
+    environment ``jemalloc-sys run`` gives its command; see :mod:`jemalloc_sys.preload`.
     """
     from . import preload
 
-    return preload.preload_env(conf, profile=profile, env=env, python_malloc=python_malloc)
+    return preload.preload_env(conf, profile=profile, env=env, python_malloc=python_malloc, service=service,
+                               arenas=arenas, python_frames=python_frames)
 
 
 def preload_path() -> str:
