@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tarfile
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -127,8 +126,7 @@ def _companion_sdist(variant: variants.Variant, sdist_directory: str) -> str:
     version = project.version(ROOT)
     with tempfile.TemporaryDirectory(prefix=f"jemalloc-sys-{variant.name}-sdist-") as tmp:
         base_sdist = Path(tmp) / _setuptools.build_sdist(tmp)
-        with tarfile.open(base_sdist) as archive:
-            archive.extractall(tmp, filter="data")
+        source.extract_archive(base_sdist, Path(tmp))
         staged = Path(tmp) / base_sdist.name.removesuffix(".tar.gz")
         for name in ("PKG-INFO", "setup.cfg"):
             (staged / name).unlink(missing_ok=True)

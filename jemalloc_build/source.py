@@ -90,6 +90,33 @@ def _check_member(member: tarfile.TarInfo, top: str, origin: str) -> None:
         raise SourceError(f"{origin}: member {member.name!r} is a device or FIFO; refusing to extract")
 
 
+def extract_checked(archive: tarfile.TarFile, dest: Path, members: list[tarfile.TarInfo]) -> None:
+    """Extract members already checked, with tarfile's "data" filter where this Python has it.
+
+    Extraction filters came in patch releases (3.10.12, 3.11.4): Debian 12's Python 3.11.2 has
+    none. There the permission bits the filter would drop are dropped here, so both give the
+    same tree; the caller's checks refuse what else the filter would.
+    """
+    if hasattr(tarfile, "data_filter"):
+        archive.extractall(dest, members=members, filter="data")
+        return
+    for member in members:
+        member.mode &= 0o755
+    archive.extractall(dest, members=members)  # every member checked
+
+
+def extract_archive(tarball: Path, dest: Path) -> None:
+    """Extract one of our own archives (an sdist): no member may leave ``dest``."""
+    with tarfile.open(tarball) as archive:
+        members = archive.getmembers()
+        for member in members:
+            name = PurePosixPath(member.name)
+            if name.is_absolute() or ".." in name.parts or member.issym() or member.islnk() or member.isdev():
+                raise SourceError(f"{tarball.name}: member {member.name!r} is a link, a device or outside the"
+                                  " archive's folder; refusing to extract")
+        extract_checked(archive, dest, members)
+
+
 def safe_extract(tarball: Path, dest: Path, *, top: str, origin: str) -> Path:
     """Extract after checking every member; returns ``dest / top``."""
     try:
@@ -97,15 +124,7 @@ def safe_extract(tarball: Path, dest: Path, *, top: str, origin: str) -> Path:
             members = archive.getmembers()
             for member in members:
                 _check_member(member, top, origin)
-            if hasattr(tarfile, "data_filter"):
-                archive.extractall(dest, members=members, filter="data")
-            else:
-                # Extraction filters came in patch releases (3.10.12, 3.11.4); Debian 12's 3.11.2 has none.
-                # The member checks above already refuse what the "data" filter would; this drops the
-                # permission bits it would drop, so both paths give the same tree.
-                for member in members:
-                    member.mode &= 0o755
-                archive.extractall(dest, members=members)  # every member checked above
+            extract_checked(archive, dest, members)
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise SourceError(f"{origin}: cannot read {tarball.name} ({exc}); fetch the tarball again") from None
     return dest / top

@@ -315,18 +315,17 @@ def prebuild(sdists: dict[str, Path], *, env: dict[str, str], work: Path, python
     every library in the cache under the same keys. ``-C`` settings (experiments) are passed as
     their environment variables.
     """
-    import tarfile
     from concurrent.futures import ThreadPoolExecutor
 
     from jemalloc_build import settings as settings_mod
+    from jemalloc_build.source import extract_archive
 
     started = time.monotonic()
     extra = _settings_env(config_settings, settings_mod)
     jobs: list[tuple[str, str, Path]] = []
     for variant, sdist in sdists.items():
         tree = work / f"prebuild-{variant}"
-        with tarfile.open(sdist) as archive:
-            archive.extractall(tree, filter="data")
+        extract_archive(sdist, tree)
         (top,) = [p for p in tree.iterdir() if p.is_dir()]
         jobs += [(variant, flavour, top) for flavour in flavours]
 

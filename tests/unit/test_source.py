@@ -117,3 +117,15 @@ def test_extraction_is_the_same_with_and_without_tarfiles_filters(tmp_path: Path
     with pytest.raises(SourceError):
         source.safe_extract(make_tar(tmp_path / "bad.tar.gz", [member("../escape")]), tmp_path / "o2", top=TOP,
                             origin="test")
+
+
+def test_our_own_archives_extract_without_filters_and_refuse_links(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(tarfile, "data_filter", raising=False)
+    good = make_tar(tmp_path / "sdist.tar.gz", [member("pkg-1.0/PKG-INFO")])
+    source.extract_archive(good, tmp_path / "out")
+    assert (tmp_path / "out" / "pkg-1.0" / "PKG-INFO").read_bytes() == b"x"
+    bad = make_tar(tmp_path / "bad.tar.gz", [member("pkg-1.0/link", kind=tarfile.SYMTYPE, link="/etc/passwd")])
+    with pytest.raises(SourceError, match="refusing to extract"):
+        source.extract_archive(bad, tmp_path / "out2")
+    assert not (tmp_path / "out2").exists()
