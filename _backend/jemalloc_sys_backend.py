@@ -126,7 +126,7 @@ def _companion_sdist(variant: variants.Variant, sdist_directory: str) -> str:
     version = project.version(ROOT)
     with tempfile.TemporaryDirectory(prefix=f"jemalloc-sys-{variant.name}-sdist-") as tmp:
         base_sdist = Path(tmp) / _setuptools.build_sdist(tmp)
-        source.extract_archive(base_sdist, Path(tmp))
+        source.safe_extract(base_sdist, Path(tmp), top=base_sdist.name.removesuffix(".tar.gz"), origin="sdist")
         staged = Path(tmp) / base_sdist.name.removesuffix(".tar.gz")
         for name in ("PKG-INFO", "setup.cfg"):
             (staged / name).unlink(missing_ok=True)

@@ -90,6 +90,9 @@ class CrossTarget:
     run_needs: tuple[str, ...] = ()
     """Files that must exist to run (emulator, sysroot, loader), with the Debian package providing them."""
     run_packages: tuple[str, ...] = ()
+    program_flags: tuple[str, ...] = ()
+    """Flags for a test program that dlopens the library (zig links musl programs statically, and a
+    static program cannot dlopen)."""
     notes: str = ""
     env: dict[str, str] = field(default_factory=dict)
 
@@ -135,7 +138,7 @@ TARGETS: dict[str, CrossTarget] = {t.name: t for t in (
     CrossTarget(
         name="musllinux-x86_64", triple="x86_64-linux-musl", wheel_tag="musllinux_1_2_x86_64",
         python_host_platform="linux-x86_64", zig_target="x86_64-linux-musl",
-        run_with=(), run_needs=("/lib/ld-musl-x86_64.so.1",), run_packages=("musl",),
+        run_with=(), run_needs=("/lib/ld-musl-x86_64.so.1",), run_packages=("musl",), program_flags=("-dynamic",),
         notes="zig's musl; test programs run with Debian's musl loader",
     ),
     CrossTarget(

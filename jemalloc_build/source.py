@@ -90,7 +90,7 @@ def _check_member(member: tarfile.TarInfo, top: str, origin: str) -> None:
         raise SourceError(f"{origin}: member {member.name!r} is a device or FIFO; refusing to extract")
 
 
-def extract_checked(archive: tarfile.TarFile, dest: Path, members: list[tarfile.TarInfo]) -> None:
+def _extract_checked(archive: tarfile.TarFile, dest: Path, members: list[tarfile.TarInfo]) -> None:
     """Extract members already checked, with tarfile's "data" filter where this Python has it.
 
     Extraction filters came in patch releases (3.10.12, 3.11.4): Debian 12's Python 3.11.2 has
@@ -105,18 +105,6 @@ def extract_checked(archive: tarfile.TarFile, dest: Path, members: list[tarfile.
     archive.extractall(dest, members=members)  # every member checked
 
 
-def extract_archive(tarball: Path, dest: Path) -> None:
-    """Extract one of our own archives (an sdist): no member may leave ``dest``."""
-    with tarfile.open(tarball) as archive:
-        members = archive.getmembers()
-        for member in members:
-            name = PurePosixPath(member.name)
-            if name.is_absolute() or ".." in name.parts or member.issym() or member.islnk() or member.isdev():
-                raise SourceError(f"{tarball.name}: member {member.name!r} is a link, a device or outside the"
-                                  " archive's folder; refusing to extract")
-        extract_checked(archive, dest, members)
-
-
 def safe_extract(tarball: Path, dest: Path, *, top: str, origin: str) -> Path:
     """Extract after checking every member; returns ``dest / top``."""
     try:
@@ -124,7 +112,7 @@ def safe_extract(tarball: Path, dest: Path, *, top: str, origin: str) -> Path:
             members = archive.getmembers()
             for member in members:
                 _check_member(member, top, origin)
-            extract_checked(archive, dest, members)
+            _extract_checked(archive, dest, members)
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise SourceError(f"{origin}: cannot read {tarball.name} ({exc}); fetch the tarball again") from None
     return dest / top

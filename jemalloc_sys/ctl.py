@@ -240,8 +240,7 @@ class Allocator:
             # prof.dump, prof.reset, prof.prefix... are checked at run time (config_prof && opt_prof), not
             # marked in the ctl tables: a build without profiling is the first thing to rule out.
             requires = "config_prof"
-        if rc == errno.ENOENT and requires in FEATURE_HINTS:
-            assert requires is not None
+        if rc == errno.ENOENT and requires is not None and requires in FEATURE_HINTS:
             switch = requires.removeprefix("config_")
             if self._quiet_get(f"config.{switch}") is False:
                 feature, how = FEATURE_HINTS[requires]

@@ -49,7 +49,7 @@ def foreign_libc_dirs(wheel_tag: str, etc: Path = Path("/etc")) -> list[Path]:
 
 
 def search_args(wheel_tag: str, *, fallback: Path) -> list[str]:
-    """auditwheel options for where to look for system libraries (``repair`` and ``show``).
+    """auditwheel repair's options for where to look for system libraries.
 
     Empty for this machine's own C library; for the other one, its folders on this machine
     (``fallback``, an empty folder, when there are none), because this machine's folders hold

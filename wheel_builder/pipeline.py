@@ -101,10 +101,8 @@ def resolve_target(name: str, *, tools_dir: Path, python: str) -> ReleaseTarget:
     entry = cross.get(name)
     env = cross.environment(entry, tools_dir=tools_dir, python=python)
     runner = cross.runner(entry)
-    compiler = cross.compiler_command(entry, python=python)
-    if entry.triple.endswith("-musl"):
-        compiler = [*compiler, "-dynamic"]  # zig links musl programs statically by default, and those cannot dlopen
-    probe = functional.Platform(compiler=compiler, runner=runner,
+    probe = functional.Platform(compiler=[*cross.compiler_command(entry, python=python), *entry.program_flags],
+                                runner=runner,
                                 why_not=cross.missing_runtime(entry), windows="windows" in entry.name)
     # Installable here: a manylinux wheel of this machine's architecture (musllinux needs a musl Python).
     installable = entry.wheel_tag.startswith("manylinux") and entry.wheel_tag.endswith("_" + platform.machine())
@@ -318,14 +316,14 @@ def prebuild(sdists: dict[str, Path], *, env: dict[str, str], work: Path, python
     from concurrent.futures import ThreadPoolExecutor
 
     from jemalloc_build import settings as settings_mod
-    from jemalloc_build.source import extract_archive
+    from jemalloc_build.source import safe_extract
 
     started = time.monotonic()
     extra = _settings_env(config_settings, settings_mod)
     jobs: list[tuple[str, str, Path]] = []
     for variant, sdist in sdists.items():
         tree = work / f"prebuild-{variant}"
-        extract_archive(sdist, tree)
+        safe_extract(sdist, tree, top=sdist.name.removesuffix(".tar.gz"), origin="sdist")
         (top,) = [p for p in tree.iterdir() if p.is_dir()]
         jobs += [(variant, flavour, top) for flavour in flavours]
 

@@ -123,9 +123,9 @@ def test_our_own_archives_extract_without_filters_and_refuse_links(tmp_path: Pat
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delattr(tarfile, "data_filter", raising=False)
     good = make_tar(tmp_path / "sdist.tar.gz", [member("pkg-1.0/PKG-INFO")])
-    source.extract_archive(good, tmp_path / "out")
+    source.safe_extract(good, tmp_path / "out", top="pkg-1.0", origin="sdist")
     assert (tmp_path / "out" / "pkg-1.0" / "PKG-INFO").read_bytes() == b"x"
     bad = make_tar(tmp_path / "bad.tar.gz", [member("pkg-1.0/link", kind=tarfile.SYMTYPE, link="/etc/passwd")])
     with pytest.raises(SourceError, match="refusing to extract"):
-        source.extract_archive(bad, tmp_path / "out2")
+        source.safe_extract(bad, tmp_path / "out2", top="pkg-1.0", origin="sdist")
     assert not (tmp_path / "out2").exists()
