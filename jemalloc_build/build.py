@@ -34,6 +34,7 @@ from . import (
     BUILDER_VERSION,
     cache,
     configure,
+    configure_cache,
     cross,
     extra_objects,
     mallctl_types,
@@ -46,7 +47,13 @@ from . import (
 from . import settings as settings_mod
 from .errors import ConfigureError, MakeError, SourceError
 from .logs import Reporter, config_log_excerpt, jobserver_usable, make_progress, run_logged, tail
-from .platforms import BACKTRACE_DEFINES, import_library_name, make_variables, shared_library_name
+from .platforms import (
+    BACKTRACE_DEFINES,
+    import_library_name,
+    make_variables,
+    shared_library_name,
+    symbol_pass_makefile,
+)
 from .settings import BuildSettings
 
 log = logging.getLogger(__name__)
@@ -56,6 +63,9 @@ FLAG_ENV = ("CFLAGS", "CPPFLAGS", "LDFLAGS", "EXTRA_CFLAGS", "EXTRA_LDFLAGS", "M
 
 TOOL_ENV = ("AR", "NM", "RANLIB", "STRIP")
 """Programs configure and make run besides the compiler: in the key by what they are, not how they are spelled."""
+
+SYMBOL_PASS_MAKEFILE = "jemalloc-sys-symbol-pass.mk"
+"""The wrapper makefile :func:`_make_command` writes into the object folder."""
 
 RECORD = _names.PREFIX_RECORD_NAME
 """The record of a cache entry: the format a prefix install keeps (the package's copy is ``_names.RECORD_NAME``)."""
@@ -123,6 +133,7 @@ def _cache_key(plan: configure.ConfigurePlan, tc: toolchain.Toolchain, src: sour
         "env": {k: environ.get(k, "") for k in FLAG_ENV},
         "tools": {k: toolchain.tool_identity(environ.get(k, ""), environ.get("PATH")) for k in TOOL_ENV},
         "make": make_variables(tc.host),
+        "symbol_pass": symbol_pass_makefile(tc.family),
         "csrc": extra_objects.digest(plan.csrc + tuple(
             src for lib in extra_objects.LIBRARIES if lib.name in plan.extra_libraries for src in lib.sources)),
         "libraries": plan.extra_libraries,
@@ -133,6 +144,13 @@ def _cache_key(plan: configure.ConfigurePlan, tc: toolchain.Toolchain, src: sour
         material["upstream_tests"] = True
     blob = json.dumps(material, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:20]
+
+
+def toolchain_ldflags(tc: toolchain.Toolchain) -> list[str]:
+    """LDFLAGS every link of ``tc`` gets (configure's probes too, so zig's runtime is built once with them)."""
+    if tc.family == "zig" and tc.host.os not in ("darwin", "windows"):
+        return ["-Wl,--strip-debug"]
+    return []
 
 
 def _compiler_flags(job: _Job, objdir: Path) -> dict[str, str]:
@@ -151,7 +169,7 @@ def _compiler_flags(job: _Job, objdir: Path) -> dict[str, str]:
     cflags = [f"-ffile-prefix-map={objdir}=.", f"-ffile-prefix-map={tree}=jemalloc-{job.manifest.version}"]
     if "debug" not in plan.features:
         cflags.append("-g0")
-    ldflags = []
+    ldflags = toolchain_ldflags(job.toolchain)
     if job.toolchain.family == "zig":
         if "debug" in plan.features:
             cflags.append("-fno-sanitize=undefined")
@@ -160,20 +178,25 @@ def _compiler_flags(job: _Job, objdir: Path) -> dict[str, str]:
             # benchmarks' toolchain section measured the shipped build up to 1.05x the host gcc's, and
             # 0.99-1.01x with this flag. Profiling unwinds with DWARF, not frame pointers.
             cflags.append("-fomit-frame-pointer")
-        if job.toolchain.host.os not in ("darwin", "windows"):
-            ldflags.append("-Wl,--strip-debug")
     flags = {"EXTRA_CFLAGS": " ".join([job.environ.get("EXTRA_CFLAGS", ""), *cflags]).strip()}
     if ldflags:
         flags["LDFLAGS"] = " ".join([job.environ.get("LDFLAGS", ""), *ldflags]).strip()
     return flags
 
 
-def _make_command(job: _Job, target: str, objects: list[Path] | None = None) -> list[str]:
+def _make_command(job: _Job, target: str, objects: list[Path] | None = None, *,
+                  objdir: Path | None = None) -> list[str]:
+    """``make`` for ``target``; with ``objdir``, through the symbol-pass makefile written there (if the family has one)."""
     # jemalloc's configure resets EXTRA_LDFLAGS, so the variable (in FLAG_ENV and the cache key)
     # would never reach the library link; cross targets use it for e.g. -Wl,--out-implib. Our own
     # objects and link flags (extra_objects, the flavour's soname) go the same way.
     extra = " ".join([job.environ.get("EXTRA_LDFLAGS", ""), *map(str, objects or ()), *job.plan.link_flags]).strip()
-    return [job.toolchain.make, *_jobs(job.settings, job.environ), *make_variables(job.toolchain.host),
+    makefile = []
+    wrapper = symbol_pass_makefile(job.toolchain.family)
+    if objdir is not None and wrapper is not None:
+        (objdir / SYMBOL_PASS_MAKEFILE).write_text(wrapper, encoding="utf-8")
+        makefile = ["-f", SYMBOL_PASS_MAKEFILE]
+    return [job.toolchain.make, *makefile, *_jobs(job.settings, job.environ), *make_variables(job.toolchain.host),
             *([f"EXTRA_LDFLAGS={extra}"] if extra else []), target]
 
 
@@ -276,9 +299,27 @@ def _configure(job: _Job, scratch: Path, env: dict[str, str], report: Reporter) 
     objdir = scratch / "obj"
     # Forward slashes: on Windows, MSYS2's sh and configure's dirname read C:/x/configure, not C:\x\configure.
     cmd = ["sh", (job.source.tree / "configure").as_posix(), "--prefix=/usr/local", *job.plan.args]
-    report(f"jemalloc {job.manifest.version} ({job.flavour}): configuring in {objdir}")
+    group = configure_cache.key(args=job.plan.args, environ=env, compiler=job.toolchain.identity,
+                                compiler_version=job.toolchain.version, target=job.plan.target,
+                                configure_sha256=job.source.configure_sha256)
+    cached = [f"--cache-file=../{configure_cache.FILE_NAME}"]
+    seeded = configure_cache.seed(job.cache_dir, group, scratch / configure_cache.FILE_NAME)
+    report(f"jemalloc {job.manifest.version} ({job.flavour}): configuring in {objdir}"
+           + (" (probe answers from an earlier configure of this setup)" if seeded else ""))
     report("  $ " + shlex.join(cmd))
-    status = run_logged(cmd, cwd=objdir, env=env, log_path=scratch / "configure.log")
+    status = run_logged([*cmd, *cached], cwd=objdir, env=env, log_path=scratch / "configure.log")
+    if status != 0 and seeded:
+        # A shared answer this run cannot use (autoconf refuses a cache it finds inconsistent):
+        # configure again from nothing; the error, if any, is then configure's own.
+        report(f"jemalloc {job.manifest.version} ({job.flavour}): configure failed with shared probe answers;"
+               " configuring again without them")
+        (scratch / configure_cache.FILE_NAME).unlink(missing_ok=True)
+        shutil.rmtree(objdir)
+        objdir.mkdir()
+        seeded = False
+        status = run_logged([*cmd, *cached], cwd=objdir, env=env, log_path=scratch / "configure.log")
+    if status == 0 and not seeded:
+        configure_cache.publish(job.cache_dir, group, scratch / configure_cache.FILE_NAME)
     if status != 0:
         raise ConfigureError(
             f"jemalloc configure failed (exit {status}); the command and the end of config.log follow",
@@ -299,7 +340,7 @@ def _make(job: _Job, scratch: Path, env: dict[str, str], report: Reporter) -> No
             extra_objects.check_aliases(scratch / "obj")
         report(f"jemalloc {job.manifest.version} ({job.flavour}): compiling {', '.join(job.plan.csrc)}")
         objects = extra_objects.compile_all(job.plan.csrc, objdir=scratch / "obj", env=env)
-    cmd = _make_command(job, "build_lib_shared", objects)
+    cmd = _make_command(job, "build_lib_shared", objects, objdir=scratch / "obj")
     # Each source is compiled twice: once to list its symbols (private namespace), once for the library.
     units = 2 * sum(1 for _ in (job.source.tree / "src").glob("*.c"))
     report(f"jemalloc {job.manifest.version} ({job.flavour}): $ {shlex.join(cmd)}")

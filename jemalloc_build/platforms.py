@@ -219,6 +219,36 @@ def backtrace_for(family: str, *, libunwind_feature: bool = False) -> Backtrace:
     return BACKTRACES.get(family, BACKTRACES["gnu"])
 
 
+ONE_SHOT_MAKE_VARIABLES: dict[str, str] = {
+    # jemalloc's Makefile compiles each object and then runs the compiler again (-MM) to write a
+    # dependency file, which only a later rebuild in the same folder reads; the builder's object
+    # folder is thrown away after one build. About 15 % of make's time with zig (docs/design.md,
+    # "Build speed").
+    "CC_MM": "",
+}
+"""Make variables of every build: a one-shot build skips what only incremental rebuilds use."""
+
+SYMBOL_PASS_CFLAGS: dict[str, tuple[str, ...]] = {
+    # Keyed by toolchain family. jemalloc compiles every source twice: once (*.sym.o) only so that
+    # nm can list the global symbols it defines, from which private_namespace.h renames them; once
+    # for the library. Which globals a C file defines does not depend on optimization, so the
+    # listing pass needs no -O3 -funroll-loops; zig cc turns UBSan on without optimization, which
+    # the listing does not need either. Not for gcc: at -O0 gcc takes 4x longer on jemalloc.c
+    # (its always_inline functions), which would be the build's longest compile.
+    "zig": ("-O0", "-fno-sanitize=undefined"),
+}
+"""Extra CFLAGS for jemalloc's symbol-listing compiles, per toolchain family (none: as configured)."""
+
+
 def make_variables(target: Triple) -> list[str]:
     """``NAME=value`` arguments for ``make`` on ``target`` (command-line variables beat the Makefile's)."""
-    return [f"{name}={value}" for name, value in MAKE_VARIABLES.get(target.os, {}).items()]
+    variables = {**ONE_SHOT_MAKE_VARIABLES, **MAKE_VARIABLES.get(target.os, {})}
+    return [f"{name}={value}" for name, value in variables.items()]
+
+
+def symbol_pass_makefile(family: str) -> str | None:
+    """A makefile that includes jemalloc's and sets :data:`SYMBOL_PASS_CFLAGS` on its listing objects."""
+    flags = SYMBOL_PASS_CFLAGS.get(family)
+    if not flags:
+        return None
+    return f"include Makefile\n$(C_SYM_OBJS): CFLAGS += {' '.join(flags)}\n"

@@ -1,0 +1,101 @@
+"""One autoconf cache per compiler setup, shared by the configure runs that can trust it.
+
+Every jemalloc configure asks the same ~110 questions of the compiler (does this
+header exist, does this builtin link, is ``madvise(MADV_FREE)`` known...), and with
+zig each question is a compile and often a link: 12 s per configure, one core.
+autoconf answers them from a cache file (``--cache-file``) when it has seen the same
+setup before; a run of the wheel builder configures eight libraries with one
+compiler, so five of them can skip the questions (4-5 s instead of 12).
+
+An answer can be reused only where it cannot differ. The key is therefore
+everything that reaches a probe: what the compiler is and its version, the target,
+the configure script, ``PATH`` (cached tool paths), autoconf's *precious* variables
+(``CC``, ``CFLAGS``, ``CPPFLAGS``, ``LDFLAGS``, ``LIBS``, ``CPP``: autoconf itself
+refuses a cache made with other values), and every configure argument except those
+in :data:`VALUE_ONLY_OPTIONS`, which only set a value that no probe reads.
+``--enable-debug`` is in the key because it drops ``-O3`` before later probes run;
+``--enable-prof*`` because they add libraries. A build checks the outcome
+(version, backtrace method) as always, and tests compare the headers configure
+writes with and without a shared cache (docs/design.md, "Configure cache").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+PRECIOUS = ("CC", "CFLAGS", "CPPFLAGS", "LDFLAGS", "LIBS", "CPP")
+"""autoconf's precious variables for a C project (``./configure --help``, "Some influential environment variables")."""
+
+VALUE_ONLY_OPTIONS = (
+    "--with-version=",
+    "--with-private-namespace=",
+    "--with-install-suffix=",
+    "--with-jemalloc-prefix=",
+    "--with-malloc-conf=",
+    "--with-lg-page=",
+    "--with-lg-hugepage=",
+    "--with-lg-vaddr=",
+    "--with-lg-quantum=",
+    "--enable-stats",
+    "--disable-stats",
+    "--disable-initial-exec-tls",
+)
+"""Options that set a name, a size or a default and change no probe (jemalloc 5.3's configure.ac):
+they may differ between configure runs that share a cache. Anything not listed is in the key."""
+
+FILE_NAME = "config.cache"
+"""The cache file's name next to the object folder; configure is given it by relative path so
+no absolute build path reaches configure's recorded arguments."""
+
+
+def key(*, args: Sequence[str], environ: Mapping[str, str], compiler: Sequence[str], compiler_version: str,
+        target: str, configure_sha256: str) -> str:
+    """The cache group of a configure run: runs with equal keys may share their probes' answers."""
+    precious = {name: environ.get(name, "") for name in PRECIOUS}
+    options = []
+    for arg in args:
+        name, eq, value = arg.partition("=")
+        if eq and not name.startswith("-"):
+            precious[name] = value  # VAR=value after the options overrides the environment for configure
+        elif not arg.startswith(VALUE_ONLY_OPTIONS):
+            options.append(arg)
+    material = {"compiler": list(compiler), "version": compiler_version, "target": target,
+                "configure": configure_sha256, "path": environ.get("PATH", ""), "precious": precious,
+                "options": options}
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def shared_file(cache_dir: Path, group: str) -> Path:
+    return cache_dir / "configure-cache" / f"{group}.cache"
+
+
+def seed(cache_dir: Path, group: str, dest: Path) -> bool:
+    """Copy the group's shared cache to ``dest`` if there is one; True if configure will start from it."""
+    shared = shared_file(cache_dir, group)
+    try:
+        shutil.copyfile(shared, dest)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def publish(cache_dir: Path, group: str, produced: Path) -> None:
+    """Make ``produced`` the group's shared cache, atomically (a concurrent reader sees the old or the new file)."""
+    if not produced.is_file():
+        return
+    shared = shared_file(cache_dir, group)
+    shared.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{shared.name}.", dir=shared.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(produced, tmp)
+        os.replace(tmp, shared)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
