@@ -37,6 +37,14 @@ def _build(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     return 0
 
 
+def _warm(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    """Prepare the source tree and zig's runtime that every build of a run shares (the wheel builder's first step)."""
+    from .warm import warm
+
+    warm(build_mod.settings_for(environ), environ=environ, report=lambda line: print(line, file=sys.stderr))
+    return 0
+
+
 def _plan(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Print the configure arguments a configuration produces, without building."""
     settings = build_mod.settings_for(environ)
@@ -70,6 +78,7 @@ def _settings_table(args: argparse.Namespace, environ: Mapping[str, str]) -> int
 
 COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace, Mapping[str, str]], int]]] = {
     "build": ("build (or reuse) every library this platform ships; prints their paths", _build),
+    "warm": ("prepare what every build shares: the source tree and, with zig, its runtime for the target", _warm),
     "plan": ("print the configure arguments for the current settings", _plan),
     "install": ("build (or reuse) and install into --prefix: lib/, include/, lib/pkgconfig/, share/", _install),
     "settings-table": ("print the table of settings the docs show", _settings_table),

@@ -20,6 +20,7 @@ import signal
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,9 @@ from wheel_builder.errors import BuildError, StepError  # noqa: E402
 from wheel_builder.errors import report as report_error  # noqa: E402
 
 REPORT_NAME = "build-report.json"
+
+WHEEL_CONCURRENCY = 2
+"""Wheels built, repaired and verified at once once the libraries exist (pip, auditwheel, the checks: one core each)."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -143,11 +147,20 @@ def _build(args: argparse.Namespace, show: report.Progress, work: Path) -> tuple
     """Every sdist; then every library at once, from those sdists, into the cache; then each wheel."""
     run = _prepare(args, show, work)
     run.out.mkdir(parents=True, exist_ok=True)
-    made = {variant.name: _sdist(run, variant, show) for variant in run.chosen}
+    warming = pipeline.Warm(env=run.env, work=work, python=run.python)
+    try:
+        made = {variant.name: _sdist(run, variant, show) for variant in run.chosen}
+    except BaseException:
+        warming.stop()
+        raise
+    warming.wait()
     seconds = pipeline.prebuild(made, env=run.env, work=work, python=run.python, flavours=run.target.flavours,
                                 config_settings=run.config, progress=show)
     show(f"libraries: {len(made) * len(run.target.flavours)} ready after {seconds:.0f}s")
-    results = [_wheel(run, variant, made[variant.name], show) for variant in run.chosen]
+    # Each wheel is independent (its own sdist, folders and checks), and each step is mostly one core.
+    with ThreadPoolExecutor(max_workers=WHEEL_CONCURRENCY) as pool:
+        futures = [pool.submit(_wheel, run, variant, made[variant.name], show) for variant in run.chosen]
+        results = [future.result() for future in futures]
     return run, results, _install_check(args, run, show)
 
 

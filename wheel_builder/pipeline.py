@@ -300,6 +300,37 @@ def timed(fn: Callable[[], Path]) -> tuple[Path, float]:
     return result, time.monotonic() - started
 
 
+class Warm:
+    """``python -m jemalloc_build warm`` in the background: the source tree and zig's runtime, while the sdists are made.
+
+    Both are what every library build needs first; made once, ahead, they overlap the
+    sdists (one core) instead of holding up the first builds (jemalloc_build.warm).
+    """
+
+    def __init__(self, *, env: dict[str, str], work: Path, python: Path) -> None:
+        self.log_path = work / "warm.log"
+        self.cmd = [str(python), "-m", "jemalloc_build", "warm"]
+        with self.log_path.open("w", encoding="utf-8") as fh:
+            fh.write("$ " + " ".join(self.cmd) + "\n")
+            fh.flush()
+            self.proc = subprocess.Popen(self.cmd, env=env, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+
+    def wait(self) -> None:
+        """Until it is done; a failure is a step error with the end of its log."""
+        status = self.proc.wait()
+        if status != 0:
+            tail = "\n".join(self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-40:])
+            raise StepError(f"warm (source tree, zig runtime) failed (exit {status}); full log: {self.log_path}",
+                            detail=tail)
+
+    def stop(self) -> None:
+        """Ctrl-C or a failed sdist: take the process group down rather than wait for it."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait()
+
+
 PREBUILD_CONCURRENCY = 2
 """Libraries built at once by :func:`prebuild`: one's serial configure and link overlap another's compiles."""
 
@@ -320,12 +351,15 @@ def prebuild(sdists: dict[str, Path], *, env: dict[str, str], work: Path, python
 
     started = time.monotonic()
     extra = _settings_env(config_settings, settings_mod)
-    jobs: list[tuple[str, str, Path]] = []
+    trees: dict[str, Path] = {}
     for variant, sdist in sdists.items():
         tree = work / f"prebuild-{variant}"
         safe_extract(sdist, tree, top=sdist.name.removesuffix(".tar.gz"), origin="sdist")
-        (top,) = [p for p in tree.iterdir() if p.is_dir()]
-        jobs += [(variant, flavour, top) for flavour in flavours]
+        (trees[variant],) = [p for p in tree.iterdir() if p.is_dir()]
+    # One flavour across the variants, then the next: builds that run side by side differ in their
+    # configure arguments, so fewer of them probe from nothing at the same time for the same
+    # configure cache (jemalloc_build.configure_cache), and the short debug builds come last.
+    jobs = [(variant, flavour, trees[variant]) for flavour in flavours for variant in sdists]
 
     def one(job: tuple[str, str, Path]) -> None:
         variant, flavour, tree = job
