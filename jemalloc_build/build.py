@@ -318,8 +318,6 @@ def _configure(job: _Job, scratch: Path, env: dict[str, str], report: Reporter) 
         objdir.mkdir()
         seeded = False
         status = run_logged([*cmd, *cached], cwd=objdir, env=env, log_path=scratch / "configure.log")
-    if status == 0 and not seeded:
-        configure_cache.publish(job.cache_dir, group, scratch / configure_cache.FILE_NAME)
     if status != 0:
         raise ConfigureError(
             f"jemalloc configure failed (exit {status}); the command and the end of config.log follow",
@@ -330,6 +328,8 @@ def _configure(job: _Job, scratch: Path, env: dict[str, str], report: Reporter) 
     version = _check_version(objdir, job.plan, job.manifest)
     defs = _read_defines(objdir / "include" / "jemalloc" / "internal" / "jemalloc_internal_defs.h")
     _check_backtrace(defs, job, objdir)
+    if not seeded:  # answers of a configure that passed the checks: the others of its group may start from them
+        configure_cache.publish(job.cache_dir, group, scratch / configure_cache.FILE_NAME)
     return version, defs
 
 

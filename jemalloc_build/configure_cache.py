@@ -11,12 +11,14 @@ An answer can be reused only where it cannot differ. The key is therefore
 everything that reaches a probe: what the compiler is and its version, the target,
 the configure script, ``PATH`` (cached tool paths), autoconf's *precious* variables
 (``CC``, ``CFLAGS``, ``CPPFLAGS``, ``LDFLAGS``, ``LIBS``, ``CPP``: autoconf itself
-refuses a cache made with other values), and every configure argument except those
+refuses a cache made with other values), answers given from outside (``ac_cv_*``
+variables, ``CONFIG_SITE``), and every configure argument except those
 in :data:`VALUE_ONLY_OPTIONS`, which only set a value that no probe reads.
 ``--enable-debug`` is in the key because it drops ``-O3`` before later probes run;
-``--enable-prof*`` because they add libraries. A build checks the outcome
-(version, backtrace method) as always, and tests compare the headers configure
-writes with and without a shared cache (docs/design.md, "Configure cache").
+``--enable-prof*`` because they add libraries. A configure's answers are shared only
+once its build has passed the checks that follow configure (version, backtrace
+method), and tests compare what configure writes with and without a shared cache
+(docs/design.md, "Build speed").
 """
 
 from __future__ import annotations
@@ -65,9 +67,12 @@ def key(*, args: Sequence[str], environ: Mapping[str, str], compiler: Sequence[s
             precious[name] = value  # VAR=value after the options overrides the environment for configure
         elif not arg.startswith(VALUE_ONLY_OPTIONS):
             options.append(arg)
+    # Answers given from outside (a site file, ac_cv_*=... in the environment) win over a cache's and
+    # end up in the cache file: a run given them must not share its file with runs that were not.
+    given = {name: value for name, value in environ.items() if "_cv_" in name or name == "CONFIG_SITE"}
     material = {"compiler": list(compiler), "version": compiler_version, "target": target,
                 "configure": configure_sha256, "path": environ.get("PATH", ""), "precious": precious,
-                "options": options}
+                "options": options, "given": given}
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:20]
 
 

@@ -44,3 +44,20 @@ def test_other_toolchains_name_the_host_only_when_cross(family: str, cross: bool
     assert family not in CONFIGURE_SYSTEMS
     target = parse_triple("aarch64-linux-gnu" if cross else "x86_64-linux-gnu")
     assert configure_machines(family, target=target, build=parse_triple("x86_64-linux"), cross=cross) == expected
+
+
+def test_every_build_skips_dependency_files_and_keeps_the_os_variables() -> None:
+    from jemalloc_build.platforms import make_variables
+
+    assert "CC_MM=" in make_variables(parse_triple("x86_64-linux-gnu"))
+    assert make_variables(parse_triple("aarch64-apple-darwin")) == ["CC_MM=", "LIBDIR=@rpath"]
+
+
+def test_only_zig_lists_symbols_without_optimization() -> None:
+    from jemalloc_build.platforms import symbol_pass_makefile
+
+    wrapper = symbol_pass_makefile("zig")
+    assert wrapper is not None
+    assert wrapper.splitlines() == ["include Makefile", "$(C_SYM_OBJS): CFLAGS += -O0 -fno-sanitize=undefined"]
+    assert symbol_pass_makefile("gnu") is None  # gcc -O0 is 4x slower on jemalloc.c
+    assert symbol_pass_makefile("msvc") is None
