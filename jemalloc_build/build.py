@@ -308,9 +308,8 @@ def _configure(job: _Job, scratch: Path, env: dict[str, str], report: Reporter) 
            + (" (probe answers from an earlier configure of this setup)" if seeded else ""))
     report("  $ " + shlex.join(cmd))
     status = run_logged([*cmd, *cached], cwd=objdir, env=env, log_path=scratch / "configure.log")
-    if status != 0 and seeded:
-        # A shared answer this run cannot use (autoconf refuses a cache it finds inconsistent):
-        # configure again from nothing; the error, if any, is then configure's own.
+    if status != 0 and seeded and configure_cache.refused(scratch / "configure.log"):
+        # autoconf found the shared answers inconsistent with this run: configure again from nothing.
         report(f"jemalloc {job.manifest.version} ({job.flavour}): configure failed with shared probe answers;"
                " configuring again without them")
         (scratch / configure_cache.FILE_NAME).unlink(missing_ok=True)

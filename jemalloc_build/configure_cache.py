@@ -104,3 +104,16 @@ def publish(cache_dir: Path, group: str, produced: Path) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+REFUSAL = "and start over"
+"""The end of autoconf's error when a cache file does not fit the run ("run `make distclean' and/or
+`rm ../config.cache' and start over"); any other failure is configure's own and is not retried."""
+
+
+def refused(configure_log: Path) -> bool:
+    """True when configure stopped because the seeded cache file was inconsistent with this run."""
+    try:
+        return REFUSAL in configure_log.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return False

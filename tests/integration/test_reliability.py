@@ -191,7 +191,12 @@ def _pip_install(sdist: Path, target: Path, cache: Path) -> subprocess.Popen[str
     return subprocess.Popen([sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation",
                              "--no-cache-dir", "--target", str(target), str(sdist)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True, cwd=target.parent)
+                            start_new_session=True, cwd=target.parent, preexec_fn=_ctrl_c_deliverable)
+
+
+def _ctrl_c_deliverable() -> None:
+    """SIGINT as a terminal delivers it: a suite started in the background (``cmd &``) inherits it ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:

@@ -75,3 +75,15 @@ def test_a_group_starts_empty_then_seeds_from_what_was_published(tmp_path: Path)
     assert dest.read_text(encoding="utf-8") == produced.read_text(encoding="utf-8")
     assert not configure_cache.seed(tmp_path, "g2", tmp_path / "other.cache")  # groups do not mix
     assert [p.name for p in (tmp_path / "configure-cache").iterdir()] == ["g1.cache"]  # no temporary left
+
+
+def test_only_autoconfs_refusal_of_the_cache_is_retried(tmp_path: Path) -> None:
+    log = tmp_path / "configure.log"
+    assert not configure_cache.refused(log)  # no log at all
+    log.write_text("configure: error: C compiler cannot create executables\n", encoding="utf-8")
+    assert not configure_cache.refused(log)  # configure's own failure (or an interruption): not retried
+    # autoconf 2.72's words when a cache file does not fit the run (CC changed, here):
+    log.write_text("configure: error: changes in the environment can compromise the build\n"
+                   "configure: error: run 'make distclean' and/or 'rm ../config.cache'\n"
+                   "\t    and start over\n", encoding="utf-8")
+    assert configure_cache.refused(log)
