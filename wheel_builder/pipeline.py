@@ -173,6 +173,11 @@ def run_logged(cmd: list[str], *, env: dict[str, str], log_path: Path, progress:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait()
             raise
+    _raise_on_failure(status, label=label, log_path=log_path)
+
+
+def _raise_on_failure(status: int, *, label: str, log_path: Path) -> None:
+    """A failed step: one line naming it and its log, the log's last 40 lines as detail."""
     if status != 0:
         tail = "\n".join(log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-40:])
         raise StepError(f"{label} failed (exit {status}); full log: {log_path}", detail=tail)
@@ -318,11 +323,7 @@ class Warm:
 
     def wait(self) -> None:
         """Until it is done; a failure is a step error with the end of its log."""
-        status = self.proc.wait()
-        if status != 0:
-            tail = "\n".join(self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-40:])
-            raise StepError(f"warm (source tree, zig runtime) failed (exit {status}); full log: {self.log_path}",
-                            detail=tail)
+        _raise_on_failure(self.proc.wait(), label="warm (source tree, zig runtime)", log_path=self.log_path)
 
     def stop(self) -> None:
         """Ctrl-C or a failed sdist: take the process group down rather than wait for it."""
